@@ -1,0 +1,42 @@
+"""edgeport: take a trained neural network out of the lab, in Python on NumPy.
+
+Reads models (.tflite today; Keras next), runs them in a NumPy reference interpreter, and writes
+standard .tflite files. The API mirrors TensorFlow's where the two overlap, so that
+``import edgeport as tf`` runs ``tf.lite.Interpreter(...)`` code unchanged.
+
+Submodules load on first use, so ``import edgeport`` stays fast and light.
+"""
+
+import importlib
+
+from .errors import (EdgeportError, GraphError, InterpreterStateError, ModelFormatError,
+                     QuantizationError, TensorError, UnsupportedLayerError, UnsupportedOpError)
+
+__version__ = "0.1.0"
+
+_LAZY_SUBMODULES = ("lite",)
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'edgeport' has no attribute {name!r}")
+
+
+def load_tflite(path):
+    """Read a .tflite file into edgeport's graph IR (`edgeport.graph.Graph`)."""
+    from .frontends.tflite import read_tflite
+
+    return read_tflite(path)
+
+
+def save_tflite(graph, path):
+    """Write a graph as a .tflite file, atomically; returns the number of bytes written."""
+    from .export.tflite import save_tflite as _save
+
+    return _save(graph, path)
+
+
+__all__ = ["EdgeportError", "GraphError", "InterpreterStateError", "ModelFormatError",
+           "QuantizationError", "TensorError", "UnsupportedLayerError", "UnsupportedOpError",
+           "load_tflite", "save_tflite", "lite", "__version__"]

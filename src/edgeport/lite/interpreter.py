@@ -1,0 +1,249 @@
+"""`edgeport.lite.Interpreter`: the tf.lite.Interpreter API over edgeport's NumPy kernels.
+
+Same methods, arguments, detail keys and value types as ``tf.lite.Interpreter``, so code written
+for TensorFlow runs unchanged with ``import edgeport as tf``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import numpy as np
+
+from ..errors import InterpreterStateError, TensorError
+from ..frontends.tflite import read_tflite
+from ..graph import Graph, Tensor
+from ..runtime.executor import GraphExecutor
+from ..shapes import bind_kernels
+
+_CUSTOM_OPS: dict[str, Callable] = {}
+
+
+def register_custom_op(name: str, fn: Callable) -> None:
+    """Give edgeport a NumPy implementation of the custom op ``name``.
+
+    ``fn(inputs, options)`` receives the op's input arrays (a list, None for absent optional
+    inputs) and its raw ``custom_options`` bytes, and returns one array or a list of arrays.
+    Models loaded after this call can use the op.
+    """
+    _CUSTOM_OPS[name] = fn
+
+
+class Interpreter:
+    """Runs a .tflite model. See tf.lite.Interpreter for the contract of every method."""
+
+    def __init__(self, model_path: str | os.PathLike | None = None,
+                 model_content: bytes | None = None, experimental_delegates=None,
+                 num_threads: int | None = None, experimental_op_resolver_type=None,
+                 experimental_preserve_all_tensors: bool = False, **_ignored):
+        if (model_path is None) == (model_content is None):
+            raise ValueError("give exactly one of model_path and model_content")
+        if model_path is not None:
+            self._source = str(model_path)
+            self._graph = read_tflite(model_path)
+        else:
+            self._source = "<model_content>"
+            self._graph = read_tflite(model_content, self._source)
+        self.num_threads = num_threads
+        self._preserve = experimental_preserve_all_tensors
+        self._kernels = bind_kernels(self._graph, dict(_CUSTOM_OPS), self._source)
+        self._executors: dict[int, GraphExecutor] = {}
+        self._names = list(self._graph.tensors)
+
+    # -- plumbing -----------------------------------------------------------------------------
+    @property
+    def graph(self) -> Graph:
+        """The model as edgeport's IR (read-only use)."""
+        return self._graph
+
+    def _executor(self, subgraph_index: int = 0) -> GraphExecutor:
+        if subgraph_index not in self._executors:
+            graphs = self._graph.all_graphs()
+            if not 0 <= subgraph_index < len(graphs):
+                raise TensorError(f"{self._source}: no subgraph {subgraph_index}")
+            self._executors[subgraph_index] = GraphExecutor(
+                graphs[subgraph_index], self._kernels, self._source, self._preserve)
+        return self._executors[subgraph_index]
+
+    def _name(self, index: int, subgraph_index: int = 0) -> str:
+        names = list(self._executor(subgraph_index).graph.tensors)
+        if not isinstance(index, (int, np.integer)) or not 0 <= index < len(names):
+            raise TensorError(f"{self._source}: tensor index {index} is out of range "
+                              f"(the model has {len(names)} tensors)")
+        return names[index]
+
+    def _input_position(self, index: int) -> int:
+        name = self._name(index)
+        if name not in self._graph.inputs:
+            raise TensorError(f"{self._source}: tensor {index} ({name!r}) is not an input of "
+                              "the model; only inputs can be set or resized")
+        return self._graph.inputs.index(name)
+
+    # -- the tf.lite.Interpreter API -------------------------------------------------------------
+    def allocate_tensors(self) -> None:
+        self._executor(0).allocate()
+
+    def invoke(self) -> None:
+        self._executor(0).invoke()
+
+    def resize_tensor_input(self, input_index: int, tensor_size, strict: bool = False) -> None:
+        position = self._input_position(input_index)
+        name = self._graph.inputs[position]
+        signature = self._graph.tensors[name].shape
+        size = [int(d) for d in np.asarray(tensor_size).reshape(-1)]
+        if len(size) != len(signature) and strict:
+            raise TensorError(f"{self._source}: input {name!r} has rank {len(signature)}, "
+                              f"cannot resize to {size}")
+        if strict and any(s != -1 and s != d for s, d in zip(signature, size)):
+            raise TensorError(f"{self._source}: with strict=True only dynamic (-1) dims of input "
+                              f"{name!r} (signature {list(signature)}) can change, not to {size}")
+        if any(d < 0 for d in size):
+            raise TensorError(f"{self._source}: cannot resize input {name!r} to {size}")
+        self._executor(0).resize_input(name, size)
+
+    def set_tensor(self, tensor_index: int, value) -> None:
+        position = self._input_position(tensor_index)
+        executor = self._executor(0)
+        name = self._graph.inputs[position]
+        tensor = self._graph.tensors[name]
+        value = np.asarray(value)
+        _check_value(value, tensor, executor.shape_of(name),
+                     f"{self._source}: input {position} ({name!r})")
+        executor.values[name] = np.array(value, copy=True)
+
+    def get_tensor(self, tensor_index: int, subgraph_index: int = 0) -> np.ndarray:
+        return np.array(self._value(tensor_index, subgraph_index), copy=True)
+
+    def tensor(self, tensor_index: int) -> Callable[[], np.ndarray]:
+        """A function returning the tensor's current array itself (no copy), as tf.lite does."""
+        self._name(tensor_index)
+        return lambda: self._value(tensor_index, 0)
+
+    def _value(self, index: int, subgraph_index: int) -> np.ndarray:
+        name = self._name(index, subgraph_index)
+        executor = self._executor(subgraph_index)
+        tensor = executor.graph.tensors[name]
+        if name in executor.values:
+            return executor.values[name]
+        if name in executor.constants:
+            return executor.constants[name]
+        if tensor.data is not None and tensor.sparsity is None:
+            return tensor.data
+        if not executor.allocated or name in executor.graph.outputs:
+            return np.zeros(executor.shape_of(name), tensor.dtype)
+        raise TensorError(f"{self._source}: tensor {index} ({name!r}) is an intermediate that "
+                          "was not kept; create the Interpreter with "
+                          "experimental_preserve_all_tensors=True to read it")
+
+    def get_input_details(self) -> list[dict]:
+        return [self._details(name) for name in self._graph.inputs]
+
+    def get_output_details(self) -> list[dict]:
+        return [self._details(name) for name in self._graph.outputs]
+
+    def get_tensor_details(self) -> list[dict]:
+        return [self._details(name) for name in self._names]
+
+    def _details(self, name: str, executor: GraphExecutor | None = None) -> dict:
+        executor = executor or self._executor(0)
+        tensor = executor.graph.tensors[name]
+        return tensor_details(tensor, list(executor.graph.tensors).index(name),
+                              executor.shape_of(name))
+
+    def get_signature_list(self) -> dict[str, dict[str, list[str]]]:
+        return {sig.key: {"inputs": sorted(sig.inputs), "outputs": sorted(sig.outputs)}
+                for sig in self._graph.signatures}
+
+    def get_signature_runner(self, signature_key: str | None = None) -> "SignatureRunner":
+        signatures = {sig.key: sig for sig in self._graph.signatures}
+        if signature_key is None:
+            if len(signatures) != 1:
+                raise ValueError(f"{self._source}: the model has {len(signatures)} signatures "
+                                 f"({', '.join(signatures) or 'none'}); name one")
+            signature_key = next(iter(signatures))
+        if signature_key not in signatures:
+            raise ValueError(f"{self._source}: no signature {signature_key!r}; the model has "
+                             f"{', '.join(signatures) or 'none'}")
+        signature = signatures[signature_key]
+        return SignatureRunner(self, signature, self._executor(signature.subgraph_index))
+
+
+class SignatureRunner:
+    """Runs one signature: ``runner(x=...)`` returns ``{output_name: array}``."""
+
+    def __init__(self, interpreter: Interpreter, signature, executor: GraphExecutor):
+        self._interpreter = interpreter
+        self._signature = signature
+        self._executor = executor
+
+    def __call__(self, **inputs) -> dict[str, np.ndarray]:
+        expected = set(self._signature.inputs)
+        if set(inputs) != expected:
+            raise TensorError(f"signature {self._signature.key!r} takes inputs "
+                              f"{sorted(expected)}, got {sorted(inputs)}")
+        feeds = {}
+        for key, value in inputs.items():
+            name = self._signature.inputs[key]
+            value = np.asarray(value)
+            tensor = self._executor.graph.tensors[name]
+            _check_value(value, tensor, value.shape, f"signature input {key!r}")
+            feeds[name] = value
+        self._executor.run(feeds)
+        return {key: np.array(self._executor.values[name], copy=True)
+                for key, name in self._signature.outputs.items()}
+
+    def get_input_details(self) -> dict[str, dict]:
+        return {key: self._interpreter._details(name, self._executor)
+                for key, name in self._signature.inputs.items()}
+
+    def get_output_details(self) -> dict[str, dict]:
+        return {key: self._interpreter._details(name, self._executor)
+                for key, name in self._signature.outputs.items()}
+
+
+def _check_value(value: np.ndarray, tensor: Tensor, shape, where: str) -> None:
+    if value.dtype != tensor.dtype:
+        raise TensorError(f"{where}: got a value of dtype {value.dtype}, expected "
+                          f"{tensor.dtype}")
+    if tuple(value.shape) != tuple(shape):
+        raise TensorError(f"{where}: got a value of shape {list(value.shape)}, expected "
+                          f"{list(shape)}; call resize_tensor_input() and allocate_tensors() "
+                          "to change it")
+
+
+def tensor_details(tensor: Tensor, index: int, shape) -> dict:
+    """One entry of get_tensor_details(), with tf.lite's keys and value types."""
+    q = tensor.quant
+    scales = q.scale.astype(np.float32) if q is not None else np.zeros(0, np.float32)
+    zero_points = (q.zero_point.astype(np.int32) if q is not None else np.zeros(0, np.int32))
+    legacy = (float(scales[0]), int(zero_points[0])) if scales.size == 1 else (0.0, 0)
+    return {
+        "name": tensor.name,
+        "index": index,
+        "shape": np.array(shape, dtype=np.int32),
+        "shape_signature": np.array(tensor.shape, dtype=np.int32),
+        "dtype": tensor.dtype.type,
+        "quantization": legacy,
+        "quantization_parameters": {
+            "scales": scales, "zero_points": zero_points,
+            "quantized_dimension": q.axis if q is not None else 0,
+            "block_size": 0,
+        },
+        "sparsity_parameters": _sparsity_details(tensor),
+    }
+
+
+def _sparsity_details(tensor: Tensor) -> dict:
+    s = tensor.sparsity
+    if s is None:
+        return {}
+    dims = []
+    for dim in s.dim_metadata:
+        if dim.format == "DENSE":
+            dims.append({"format": 0, "dense_size": dim.dense_size})
+        else:
+            dims.append({"format": 1, "array_segments": dim.segments,
+                         "array_indices": dim.indices})
+    return {"traversal_order": np.array(s.traversal_order, np.int32),
+            "block_map": np.array(s.block_map, np.int32), "dim_metadata": dims}

@@ -1,0 +1,122 @@
+"""The op registry: every builtin op is one `OpDef` subclass, registered by `register_op`.
+
+An op definition holds everything about that op (DESIGN.md "One op, one place"):
+- ``options``: its .tflite builtin options table and fields, which drive the generic reader
+  and writer (`edgeport.ops.options`);
+- ``shape``: the output shape rule (optional; without one, shapes come from running the kernel
+  on placeholder inputs, which is exact and cheap for data-movement ops);
+- ``run_float``: the NumPy reference kernel;
+- ``version``: the minimal .tflite op version for the tensors in use
+  (tensorflow/lite/tools/versioning/op_version.cc).
+Fused activations are applied here, once, for every op whose options carry one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import UnsupportedOpError
+from ..graph import Graph, Op, QuantParams
+from .options import Options
+
+Kernel = Callable[[Sequence[np.ndarray]], list]
+
+
+@dataclass
+class TensorSpec:
+    """What shape inference knows about a tensor: shape, dtype, and its value when constant."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    value: np.ndarray | None = None
+    quant: QuantParams | None = None
+
+
+class OpDef:
+    """Base class of op definitions. Subclasses override what their op needs."""
+
+    name: str = ""
+    options: Options | None = None
+
+    def run_float(self, attrs: dict, *inputs: np.ndarray):
+        """The NumPy reference kernel: returns one array, or a tuple for several outputs."""
+        raise NotImplementedError(f"{self.name} has no NumPy kernel")
+
+    def shape(self, attrs: dict, *inputs: TensorSpec) -> list[tuple[int, ...]] | None:
+        """Output shapes from input specs, or None to infer them by running the kernel."""
+        return None
+
+    def version(self, op: Op, graph: Graph) -> int:
+        """The minimal .tflite version of this op as used in ``graph``."""
+        return 1
+
+    # -- used by the interpreter and shape inference -------------------------------------
+    def run(self, attrs: dict, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Run the float kernel and the fused activation; always returns a list."""
+        result = self.run_float(attrs, *inputs)
+        outputs = list(result) if isinstance(result, (tuple, list)) else [result]
+        activation = attrs.get("fused_activation_function", "NONE")
+        if activation != "NONE":
+            outputs[0] = apply_activation(outputs[0], activation, self.name)
+        return outputs
+
+    def prepare(self, op: Op, graph: Graph) -> Kernel:
+        """A callable running this op on its input arrays, bound to the op's attributes.
+
+        Overrides may precompute from constant inputs (weight layouts, multipliers) here.
+        """
+        attrs = op.attrs
+        return lambda inputs: self.run(attrs, inputs)
+
+
+def apply_activation(x: np.ndarray, name: str, op_name: str = "") -> np.ndarray:
+    """A TFLite fused activation (ActivationFunctionType) applied to a float result."""
+    if name == "RELU":
+        return np.maximum(x, 0, dtype=x.dtype)
+    if name == "RELU6":
+        return np.clip(x, 0, 6).astype(x.dtype, copy=False)
+    if name == "RELU_N1_TO_1":
+        return np.clip(x, -1, 1).astype(x.dtype, copy=False)
+    if name == "TANH":
+        return np.tanh(x)
+    if name == "SIGN_BIT":
+        return np.signbit(x).astype(x.dtype)
+    raise UnsupportedOpError(f"{op_name}: unknown fused activation {name!r}")
+
+
+OPS: dict[str, OpDef] = {}
+
+
+def register_op(name: str):
+    """Class decorator: register one instance of the OpDef subclass under a builtin name."""
+
+    def decorate(cls):
+        if name in OPS:
+            raise RuntimeError(f"op {name} is defined twice: {type(OPS[name]).__name__} "
+                               f"and {cls.__name__}")
+        instance = cls()
+        instance.name = name
+        OPS[name] = instance
+        return cls
+
+    return decorate
+
+
+def get_op(name: str) -> OpDef | None:
+    """The definition of a builtin op, or None if edgeport has none."""
+    return OPS.get(name)
+
+
+def missing_ops(op_types, custom_ops=()) -> list[str]:
+    """The op types among ``op_types`` that have neither a definition nor a custom kernel."""
+    missing = []
+    for op_type in op_types:
+        if op_type.startswith("CUSTOM:"):
+            if op_type[len("CUSTOM:"):] not in custom_ops:
+                missing.append(op_type)
+        elif op_type not in OPS:
+            missing.append(op_type)
+    return missing

@@ -1,0 +1,86 @@
+"""Single-op models for kernel tests: build one op with edgeport's writer, run it in LiteRT
+and in edgeport, compare.
+
+``inputs`` entries are `Input(shape, dtype)` for a runtime input, a NumPy array for a constant,
+or None for an absent optional input. Output shapes come from edgeport's own shape inference;
+LiteRT recomputes them, so a wrong shape rule shows up as a shape mismatch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgeport.export.tflite import write_tflite
+from edgeport.graph import Graph, Op, Tensor
+from edgeport.shapes import bind_kernels, infer_specs
+from tests.oracles.litert import run_edgeport, run_litert
+
+
+@dataclass
+class Input:
+    shape: tuple
+    dtype: type = np.float32
+
+
+def op_graph(op_type: str, inputs: list, attrs: dict | None = None, n_outputs: int = 1,
+             output_dtypes: list | None = None) -> Graph:
+    """A graph holding one ``op_type`` op over ``inputs``."""
+    graph = Graph(name="main")
+    names = []
+    for i, spec in enumerate(inputs):
+        if spec is None:
+            names.append(None)
+            continue
+        name = f"in{i}"
+        if isinstance(spec, Input):
+            graph.add_tensor(Tensor(name, spec.shape, spec.dtype))
+            graph.inputs.append(name)
+        else:
+            spec = np.asarray(spec)
+            graph.add_tensor(Tensor(name, spec.shape, spec.dtype, spec))
+        names.append(name)
+    outputs = [f"out{i}" for i in range(n_outputs)]
+    for i, name in enumerate(outputs):
+        dtype = output_dtypes[i] if output_dtypes else np.float32
+        graph.add_tensor(Tensor(name, (), dtype))
+    op = graph.add_op(Op(op_type, names, outputs, dict(attrs or {})))
+    graph.outputs = outputs
+    specs = infer_specs(graph, bind_kernels(graph))
+    for name in op.outputs:
+        graph.tensors[name].shape = specs[name].shape
+        graph.tensors[name].dtype = specs[name].dtype
+    return graph
+
+
+def random_inputs(graph: Graph, seed: int = 0, low: float = -3, high: float = 3):
+    rng = np.random.default_rng(seed)
+    values = []
+    for name in graph.inputs:
+        t = graph.tensors[name]
+        if np.issubdtype(t.dtype, np.floating):
+            values.append(rng.uniform(low, high, t.shape).astype(t.dtype))
+        elif t.dtype == np.bool_:
+            values.append(rng.integers(0, 2, t.shape).astype(bool))
+        else:
+            values.append(rng.integers(low, high, t.shape).astype(t.dtype))
+    return values
+
+
+def assert_matches_litert(graph: Graph, inputs: list | None = None, rtol: float = 1e-5,
+                          atol: float = 1e-5, reference: bool = True):
+    """Run ``graph`` in LiteRT and in edgeport; outputs must agree in shape, dtype and value."""
+    model = write_tflite(graph)
+    inputs = random_inputs(graph) if inputs is None else inputs
+    expected = run_litert(model, inputs, reference=reference)
+    actual = run_edgeport(model, inputs)
+    assert len(expected) == len(actual)
+    for want, got in zip(expected, actual):
+        assert got.shape == want.shape, f"shape {got.shape} != LiteRT's {want.shape}"
+        assert got.dtype == want.dtype, f"dtype {got.dtype} != LiteRT's {want.dtype}"
+        if np.issubdtype(want.dtype, np.floating):
+            np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+        else:
+            np.testing.assert_array_equal(got, want)
+    return actual

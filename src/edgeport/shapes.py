@@ -84,26 +84,43 @@ def _infer_op(graph: Graph, op: Op, specs, kernels, source) -> list[TensorSpec]:
     if id(op) not in kernels:  # a custom op being validated without its kernel
         return [TensorSpec(concrete_shape(t.shape), t.dtype, None, t.quant) for t in declared]
     try:
-        if all(s is None or s.value is not None for s in inputs):
-            values = kernels[id(op)]([s.value if s is not None else None for s in inputs])
-            return [TensorSpec(tuple(v.shape), v.dtype, v, t.quant)
-                    for v, t in zip(values, declared)]
+        constants = [_constant_value(graph, name, spec) for name, spec in zip(op.inputs, inputs)]
+        if all(name is None or value is not None for name, value in zip(op.inputs, constants)):
+            return _specs_of(kernels[id(op)](constants), declared, keep_values=True)
         definition = None if op.is_custom else get_op(op.type)
+        known = definition.value(op.attrs, *inputs) if definition is not None else None
+        if known is not None:
+            return _specs_of(known, declared, keep_values=True)
         shapes = definition.shape(op.attrs, *inputs) if definition is not None else None
         if shapes is not None:
             return [TensorSpec(tuple(s), t.dtype, None, t.quant) for s, t in zip(shapes, declared)]
         placeholders = [None if s is None else
                         s.value if s.value is not None else np.zeros(s.shape, s.dtype)
                         for s in inputs]
-        values = kernels[id(op)](placeholders)
-        return [TensorSpec(tuple(v.shape), v.dtype, None, t.quant)
-                for v, t in zip(values, declared)]
+        return _specs_of(kernels[id(op)](placeholders), declared, keep_values=False)
     except EdgeportError:
         raise
     except Exception as exc:  # a kernel rejecting the shapes it was given
         shapes = ", ".join(str(list(s.shape)) if s is not None else "-" for s in inputs)
         raise GraphError(f"{source}: op {op.label} cannot take inputs of shapes {shapes}: "
                          f"{exc}") from exc
+
+
+def _specs_of(values, declared, keep_values: bool) -> list[TensorSpec]:
+    """Specs of computed output arrays; their values kept only where they are the real ones."""
+    return [TensorSpec(tuple(v.shape), v.dtype, v if keep_values else None, t.quant)
+            for v, t in zip(values, declared)]
+
+
+def _constant_value(graph: Graph, name: str | None, spec: TensorSpec | None):
+    """A known input value: the spec's, or a sparse constant's stored values (only DENSIFY
+    reads those; its dense output then folds at load like any other constant)."""
+    if name is None:
+        return None
+    tensor = graph.tensors[name]
+    if tensor.sparsity is not None and tensor.data is not None:
+        return tensor.data
+    return spec.value
 
 
 def check_shapes(graph: Graph) -> None:

@@ -11,9 +11,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InterpreterStateError, TensorError
+from ..errors import InterpreterStateError, TensorError, UnsupportedOpError
 from ..frontends.tflite import read_tflite
 from ..graph import Graph, Tensor
+from ..ops import missing_ops
 from ..runtime.executor import GraphExecutor
 from ..shapes import bind_kernels
 
@@ -39,23 +40,35 @@ class Interpreter:
                  experimental_preserve_all_tensors: bool = False, **_ignored):
         if (model_path is None) == (model_content is None):
             raise ValueError("give exactly one of model_path and model_content")
-        if model_path is not None:
-            self._source = str(model_path)
-            self._graph = read_tflite(model_path)
-        else:
-            self._source = "<model_content>"
-            self._graph = read_tflite(model_content, self._source)
+        self._source = str(model_path) if model_path is not None else "<model_content>"
+        try:
+            self._graph = read_tflite(model_path if model_path is not None else model_content,
+                                      self._source)
+        except UnsupportedOpError as exc:
+            # The reader stops at builtins it has no definition for; name every op this
+            # interpreter lacks, custom ones included, in one message.
+            missing = missing_ops(getattr(exc, "op_types", ()), _CUSTOM_OPS)
+            if not missing:
+                raise
+            raise UnsupportedOpError(f"{self._source}: edgeport has no kernel for "
+                                     f"{', '.join(missing)}") from None
         self.num_threads = num_threads
         self._preserve = experimental_preserve_all_tensors
         self._kernels = bind_kernels(self._graph, dict(_CUSTOM_OPS), self._source)
         self._executors: dict[int, GraphExecutor] = {}
         self._names = list(self._graph.tensors)
+        self._indices: dict[int, dict[str, int]] = {}  # per subgraph: tensor name -> index
 
     # -- plumbing -----------------------------------------------------------------------------
     @property
     def graph(self) -> Graph:
         """The model as edgeport's IR (read-only use)."""
         return self._graph
+
+    def executor(self, subgraph_index: int = 0) -> GraphExecutor:
+        """The executor of a subgraph: its planned ``steps`` and, after
+        ``invoke(profile=True)``, per-step ``op_times`` (seconds, aligned with ``steps``)."""
+        return self._executor(subgraph_index)
 
     def _executor(self, subgraph_index: int = 0) -> GraphExecutor:
         if subgraph_index not in self._executors:
@@ -66,8 +79,15 @@ class Interpreter:
                 graphs[subgraph_index], self._kernels, self._source, self._preserve)
         return self._executors[subgraph_index]
 
+    def _index_of(self, subgraph_index: int = 0) -> dict[str, int]:
+        """Tensor name -> index in one subgraph, built once (lookups stay O(1))."""
+        if subgraph_index not in self._indices:
+            tensors = self._executor(subgraph_index).graph.tensors
+            self._indices[subgraph_index] = {name: i for i, name in enumerate(tensors)}
+        return self._indices[subgraph_index]
+
     def _name(self, index: int, subgraph_index: int = 0) -> str:
-        names = list(self._executor(subgraph_index).graph.tensors)
+        names = self._names if subgraph_index == 0 else list(self._index_of(subgraph_index))
         if not isinstance(index, (int, np.integer)) or not 0 <= index < len(names):
             raise TensorError(f"{self._source}: tensor index {index} is out of range "
                               f"(the model has {len(names)} tensors)")
@@ -148,8 +168,8 @@ class Interpreter:
     def _details(self, name: str, executor: GraphExecutor | None = None) -> dict:
         executor = executor or self._executor(0)
         tensor = executor.graph.tensors[name]
-        return tensor_details(tensor, list(executor.graph.tensors).index(name),
-                              executor.shape_of(name))
+        index = self._index_of(self._graph.all_graphs().index(executor.graph))[name]
+        return tensor_details(tensor, index, executor.shape_of(name))
 
     def get_signature_list(self) -> dict[str, dict[str, list[str]]]:
         return {sig.key: {"inputs": sorted(sig.inputs), "outputs": sorted(sig.outputs)}
@@ -222,7 +242,10 @@ def tensor_details(tensor: Tensor, index: int, shape) -> dict:
         "name": tensor.name,
         "index": index,
         "shape": np.array(shape, dtype=np.int32),
-        "shape_signature": np.array(tensor.shape, dtype=np.int32),
+        # tf.lite reports the file's signature if it has dynamic dims, else the current shape
+        # (so a resized static input shows its new batch).
+        "shape_signature": np.array(tensor.shape if any(d < 0 for d in tensor.shape) else shape,
+                                    dtype=np.int32),
         "dtype": tensor.dtype.type,
         "quantization": legacy,
         "quantization_parameters": {
@@ -243,7 +266,11 @@ def _sparsity_details(tensor: Tensor) -> dict:
         if dim.format == "DENSE":
             dims.append({"format": 0, "dense_size": dim.dense_size})
         else:
-            dims.append({"format": 1, "array_segments": dim.segments,
-                         "array_indices": dim.indices})
-    return {"traversal_order": np.array(s.traversal_order, np.int32),
-            "block_map": np.array(s.block_map, np.int32), "dim_metadata": dims}
+            dims.append({"format": 1,  # int32 whatever the file's index width, as tf.lite
+                         "array_segments": np.asarray(dim.segments, np.int32),
+                         "array_indices": np.asarray(dim.indices, np.int32)})
+    details = {"traversal_order": np.array(s.traversal_order, np.int32)}
+    if s.block_map:  # as tf.lite: the key only when the model has a block map
+        details["block_map"] = np.array(s.block_map, np.int32)
+    details["dim_metadata"] = dims
+    return details

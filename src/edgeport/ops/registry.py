@@ -49,6 +49,11 @@ class OpDef:
         """Output shapes from input specs, or None to infer them by running the kernel."""
         return None
 
+    def value(self, attrs: dict, *inputs: TensorSpec) -> list[np.ndarray] | None:
+        """Output values known from the input specs alone (SHAPE: the input's shape), so that
+        shape inference can fold them; None where the values depend on input data."""
+        return None
+
     def version(self, op: Op, graph: Graph) -> int:
         """The minimal .tflite version of this op as used in ``graph``."""
         return 1

@@ -1,0 +1,48 @@
+"""PAD and PADV2: constant padding of every axis by a [rank, 2] (before, after) paddings
+tensor. PAD fills with 0 (a later int8 kernel fills with the zero point); PADV2 fills with its
+optional scalar constant_values input, which has the input's dtype."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .options import Options
+from .registry import OpDef, register_op
+from .reshape import dtype_version, input_tensor
+
+
+def pad(x: np.ndarray, paddings: np.ndarray, value=0) -> np.ndarray:
+    """``x`` padded per axis by paddings[axis] = (before, after) with ``value``."""
+    widths = np.asarray(paddings, dtype=np.int64).reshape(x.ndim, 2)
+    if (widths < 0).any():
+        raise ValueError(f"paddings must be non-negative, got {widths.tolist()}")
+    return np.pad(x, widths, constant_values=np.asarray(value, dtype=x.dtype))
+
+
+class _PadBase(OpDef):
+    def shape(self, attrs, x, paddings, *_):
+        if paddings.value is not None:
+            return None
+        return [tuple(x.shape)]  # runtime paddings: a placeholder guess (no padding)
+
+    def version(self, op, graph):
+        x = input_tensor(op, graph)
+        if len(x.shape) > 4:
+            return 4
+        return dtype_version(x.dtype, {np.int16: 3, np.int8: 2})
+
+
+@register_op("PAD")
+class Pad(_PadBase):
+    options = Options("PadOptions")
+
+    def run_float(self, attrs, x, paddings):
+        return pad(x, paddings)
+
+
+@register_op("PADV2")
+class PadV2(_PadBase):
+    options = Options("PadV2Options")
+
+    def run_float(self, attrs, x, paddings, constant_values=None):
+        return pad(x, paddings, 0 if constant_values is None else np.ravel(constant_values)[0])

@@ -1,0 +1,116 @@
+"""RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR over the H and W axes of an NHWC tensor.
+
+The second input is the int32 [2] output size (height, width). Source coordinates are computed
+per output row and column exactly as TFLite's reference kernels do, in float32
+(tensorflow/lite/kernels/internal/reference/resize_bilinear.h, resize_nearest_neighbor.h), so the
+results match LiteRT to the last bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import GraphError
+from .options import Bool, Options
+from ..fixedpoint import round_half_away
+from .registry import OpDef, register_op
+
+
+def output_size(size: np.ndarray) -> tuple[int, int]:
+    """The (height, width) asked for by the size tensor."""
+    height, width = (int(v) for v in np.asarray(size).reshape(-1)[:2])
+    if height < 0 or width < 0:
+        raise GraphError(f"resize to a negative size {height}x{width}")
+    return height, width
+
+
+def resize_scale(in_size: int, out_size: int, align_corners: bool) -> np.float32:
+    """Input pixels per output pixel, in float32: ``in / out``, or ``(in - 1) / (out - 1)``
+    when corners are aligned and there is more than one output pixel."""
+    if align_corners and out_size > 1:
+        return np.float32(in_size - 1) / np.float32(out_size - 1)
+    return np.float32(in_size) / np.float32(out_size) if out_size else np.float32(0)
+
+
+class Resize(OpDef):
+    """What both resize ops share: the output shape and the op version."""
+
+    # The options that need version 3 (op_version.cc).
+    version_3_options: tuple[str, ...] = ("half_pixel_centers",)
+
+    def shape(self, attrs, x, size):
+        if size.value is None:
+            return None  # a runtime size: the kernel on placeholders finds the shape
+        return [(x.shape[0], *output_size(size.value), x.shape[3])]
+
+    def version(self, op, graph):
+        dtype = graph.tensors[op.inputs[0]].dtype
+        if dtype == np.int16:
+            return 4
+        if any(op.attrs.get(name) for name in self.version_3_options):
+            return 3
+        return 2 if dtype == np.int8 else 1
+
+
+@register_op("RESIZE_BILINEAR")
+class ResizeBilinear(Resize):
+    options = Options("ResizeBilinearOptions", align_corners=Bool, half_pixel_centers=Bool)
+
+    def run_float(self, attrs, x, size):
+        height, width = output_size(size)
+        half_pixel = attrs.get("half_pixel_centers", False)
+        align = attrs.get("align_corners", False)
+        y, y0, y1 = bilinear_coordinates(x.shape[1], height, align, half_pixel)
+        xs, x0, x1 = bilinear_coordinates(x.shape[2], width, align, half_pixel)
+        # The weights of row y1 and column x1, (out_h, 1, 1) and (1, out_w, 1); the int index
+        # converts to float32 as in C++ (NumPy would widen float32 - int32 to float64).
+        dy = (y - y0.astype(np.float32))[:, None, None]
+        dx = (xs - x0.astype(np.float32))[None, :, None]
+        top, bottom = x[:, y0], x[:, y1]
+        # TFLite's float expression, term by term and in the same order, so float32 rounding
+        # agrees: v00*(1-dy)*(1-dx) + v10*dy*(1-dx) + v01*(1-dy)*dx + v11*dy*dx.
+        return (top[:, :, x0] * (1 - dy) * (1 - dx) + bottom[:, :, x0] * dy * (1 - dx)
+                + top[:, :, x1] * (1 - dy) * dx + bottom[:, :, x1] * dy * dx)
+
+
+def bilinear_coordinates(in_size: int, out_size: int, align_corners: bool, half_pixel: bool):
+    """ComputeInterpolationValues for every output index: the float32 source coordinate and
+    its lower and upper neighbours. With half-pixel centers the coordinate itself may be
+    negative near the border; only the neighbours are clamped (lower to 0, upper to in - 1),
+    which TFLite's weights then turn back into the border pixel."""
+    scale = resize_scale(in_size, out_size, align_corners)
+    index = np.arange(out_size, dtype=np.float32)
+    if half_pixel:
+        coordinate = (index + np.float32(0.5)) * scale - np.float32(0.5)
+    else:
+        coordinate = index * scale
+    lower = np.maximum(np.floor(coordinate).astype(np.int32), 0)
+    upper = np.minimum(np.ceil(coordinate).astype(np.int32), in_size - 1)
+    return coordinate, lower, upper
+
+
+@register_op("RESIZE_NEAREST_NEIGHBOR")
+class ResizeNearestNeighbor(Resize):
+    options = Options("ResizeNearestNeighborOptions", align_corners=Bool,
+                      half_pixel_centers=Bool)
+    version_3_options = ("half_pixel_centers", "align_corners")
+
+    def run_float(self, attrs, x, size):
+        height, width = output_size(size)
+        align = attrs.get("align_corners", False)
+        half_pixel = attrs.get("half_pixel_centers", False)
+        rows = nearest_indices(x.shape[1], height, align, half_pixel)
+        cols = nearest_indices(x.shape[2], width, align, half_pixel)
+        return x[:, rows][:, :, cols]
+
+
+def nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel: bool):
+    """GetNearestNeighbor for every output index: ``(i + offset) * scale`` in float32 (offset
+    0.5 with half-pixel centers), rounded half away from zero when corners are aligned and
+    floored otherwise, then clamped to in - 1 (and to 0 with half-pixel centers)."""
+    scale = resize_scale(in_size, out_size, align_corners)
+    offset = np.float32(0.5 if half_pixel else 0.0)
+    source = (np.arange(out_size, dtype=np.float32) + offset) * scale
+    source = round_half_away(source) if align_corners else np.floor(source)
+    index = np.minimum(source.astype(np.int32), in_size - 1)
+    return np.maximum(index, 0) if half_pixel else index

@@ -93,7 +93,9 @@ def _infer_op(graph: Graph, op: Op, specs, kernels, source) -> list[TensorSpec]:
             return _specs_of(known, declared, keep_values=True)
         shapes = definition.shape(op.attrs, *inputs) if definition is not None else None
         if shapes is not None:
-            return [TensorSpec(tuple(s), t.dtype, None, t.quant) for s, t in zip(shapes, declared)]
+            dtype = inputs[definition.data_input].dtype
+            return [TensorSpec(tuple(s), t.dtype if t.quant is not None else dtype, None, t.quant)
+                    for s, t in zip(shapes, declared)]
         placeholders = [None if s is None else
                         s.value if s.value is not None else np.zeros(s.shape, s.dtype)
                         for s in inputs]

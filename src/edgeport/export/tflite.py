@@ -62,7 +62,7 @@ class _Writer:
         signatures = [self._signature(sig, graphs) for sig in self.graph.signatures]
         opcodes = [self._opcode(op_type, version) for (op_type, version) in self.opcodes]
         buffers = [self._buffer(data) for data in self.buffers]
-        description = b.CreateString(self.graph.description or "edgeport")
+        description = b.CreateString(self.graph.description)  # as is: "" must read back ""
 
         M = _m("Model")
         vectors = {name: self._offsets(items) for name, items in

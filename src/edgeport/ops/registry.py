@@ -40,6 +40,9 @@ class OpDef:
 
     name: str = ""
     options: Options | None = None
+    # The input whose dtype the outputs have, when a shape rule (not a kernel run) infers them;
+    # quantized outputs keep their declared dtype.
+    data_input: int = 0
 
     def run_float(self, attrs: dict, *inputs: np.ndarray):
         """The NumPy reference kernel: returns one array, or a tuple for several outputs."""

@@ -1,0 +1,190 @@
+"""Elementwise activations and unary math (float32 in, float32 out).
+
+Most ops here are one NumPy function of their input, so each is a small `UnaryOp` subclass
+naming that function; the functions mirror TFLite's float reference kernels
+(tensorflow/lite/kernels/internal/reference/*.h), including their cutoffs and operation order.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .options import Bool, Float, Options
+from .registry import OpDef, register_op
+
+
+class UnaryOp(OpDef):
+    """An elementwise op computed by ``fn``; the output has the input's shape and dtype."""
+
+    fn: Callable[[np.ndarray], np.ndarray]
+
+    def run_float(self, attrs, x):
+        return self.fn(x)
+
+    def shape(self, attrs, x):
+        return [x.shape]
+
+
+def relu(x):
+    return np.maximum(x, x.dtype.type(0))
+
+
+def relu6(x):
+    return np.clip(x, x.dtype.type(0), x.dtype.type(6))
+
+
+def relu_n1_to_1(x):
+    return np.clip(x, x.dtype.type(-1), x.dtype.type(1))
+
+
+# reference_ops::Logistic's cutoffs: 1 above the upper one (where 1 / (1 + exp(-x)) rounds
+# to 1 in float32), and exp(x), the sigmoid's leading term, below -9.
+LOGISTIC_UPPER_CUTOFF = np.float32(16.619047164916992188)
+LOGISTIC_LOWER_CUTOFF = np.float32(-9.0)
+
+
+def logistic(x):
+    """LOGISTIC as reference_ops::Logistic computes it, cutoffs included."""
+    one = x.dtype.type(1)
+    y = np.where(x > LOGISTIC_UPPER_CUTOFF, one, one / (one + np.exp(-x)))
+    return np.where(x < LOGISTIC_LOWER_CUTOFF, np.exp(x), y)
+
+
+def hard_swish(x):
+    """HARD_SWISH: ``x * relu6(x + 3) / 6``, multiplied before the division as TFLite does."""
+    return x * relu6(x + x.dtype.type(3)) / x.dtype.type(6)
+
+
+def elu(x):
+    """ELU (alpha 1): ``expm1(x)`` for x < 0, else x."""
+    return np.where(x < 0, np.expm1(np.minimum(x, x.dtype.type(0))), x)
+
+
+def rsqrt(x):
+    """RSQRT: ``1 / sqrt(x)`` (two roundings, as the reference kernel)."""
+    return x.dtype.type(1) / np.sqrt(x)
+
+
+# Numerical Recipes' erfcc: a Chebyshev fit of erfc with fractional error below 1.2e-7
+# everywhere, including the far tail, which GELU reaches for large negative inputs.
+_ERFC_COEFFS = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
+                0.09678418, 0.37409196, 1.00002368, -1.26551223)
+
+
+def erfc(x: np.ndarray) -> np.ndarray:
+    """The complementary error function, computed in float64, returned in x's dtype."""
+    z = np.abs(x.astype(np.float64))
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = np.zeros_like(t)
+    for coeff in _ERFC_COEFFS:  # Horner's rule
+        poly = poly * t + coeff
+    tail = t * np.exp(-z * z + poly)
+    return np.where(x >= 0, tail, 2.0 - tail).astype(x.dtype)
+
+
+# GELU's constants as float32, as reference_ops::Gelu (gelu_internal) uses them.
+_SQRT_HALF = np.float32(np.sqrt(0.5))
+_SQRT_2_OVER_PI = np.float32(np.sqrt(2 / np.pi))
+
+
+def gelu(x: np.ndarray, approximate: bool) -> np.ndarray:
+    """GELU: exact ``0.5 x erfc(-x / sqrt 2)``, or the tanh approximation
+    ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
+    half = x.dtype.type(0.5)
+    if approximate:
+        inner = _SQRT_2_OVER_PI * (x + x.dtype.type(0.044715) * x * x * x)
+        return half * x * (x.dtype.type(1) + np.tanh(inner))
+    return half * x * erfc(x * -_SQRT_HALF)
+
+
+@register_op("RELU")
+class Relu(UnaryOp):
+    fn = staticmethod(relu)
+
+
+@register_op("RELU6")
+class Relu6(UnaryOp):
+    fn = staticmethod(relu6)
+
+
+@register_op("RELU_N1_TO_1")
+class ReluN1To1(UnaryOp):
+    fn = staticmethod(relu_n1_to_1)
+
+
+@register_op("LOGISTIC")
+class Logistic(UnaryOp):
+    fn = staticmethod(logistic)
+
+
+@register_op("TANH")
+class Tanh(UnaryOp):
+    fn = staticmethod(np.tanh)
+
+
+@register_op("HARD_SWISH")
+class HardSwish(UnaryOp):
+    options = Options("HardSwishOptions")
+    fn = staticmethod(hard_swish)
+
+
+@register_op("ELU")
+class Elu(UnaryOp):
+    fn = staticmethod(elu)
+
+
+@register_op("EXP")
+class Exp(UnaryOp):
+    options = Options("ExpOptions")
+    fn = staticmethod(np.exp)
+
+
+@register_op("SQRT")
+class Sqrt(UnaryOp):
+    fn = staticmethod(np.sqrt)
+
+
+@register_op("RSQRT")
+class Rsqrt(UnaryOp):
+    fn = staticmethod(rsqrt)
+
+
+@register_op("LEAKY_RELU")
+class LeakyRelu(UnaryOp):
+    options = Options("LeakyReluOptions", alpha=Float)
+
+    def run_float(self, attrs, x):
+        # reference_ops::LeakyRelu: ``x > 0 ? x : x * alpha``, not max(x, alpha x), since
+        # alpha may exceed 1.
+        return np.where(x > 0, x, x * x.dtype.type(attrs["alpha"]))
+
+
+@register_op("GELU")
+class Gelu(UnaryOp):
+    options = Options("GeluOptions", approximate=Bool)
+
+    def run_float(self, attrs, x):
+        return gelu(x, attrs["approximate"])
+
+
+def prelu_shape(x_shape: tuple, alpha_shape: tuple) -> tuple:
+    """PRELU's output shape: x's. TFLite refuses an alpha that would enlarge it."""
+    if np.broadcast_shapes(x_shape, alpha_shape) != tuple(x_shape):
+        raise ValueError(f"alpha of shape {list(alpha_shape)} does not broadcast to the "
+                         f"input's shape {list(x_shape)}")
+    return tuple(x_shape)
+
+
+@register_op("PRELU")
+class Prelu(OpDef):
+    """PRELU: ``x >= 0 ? x : x * alpha`` (BroadcastPrelu4DSlow), with alpha broadcast against
+    x: per channel as (1, 1, C) or (C,), or any shape that broadcasts to x's."""
+
+    def run_float(self, attrs, x, alpha):
+        prelu_shape(x.shape, alpha.shape)
+        return np.where(x >= 0, x, x * alpha)
+
+    def shape(self, attrs, x, alpha):
+        return [prelu_shape(x.shape, alpha.shape)]

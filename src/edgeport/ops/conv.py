@@ -1,0 +1,245 @@
+"""Convolutions over NHWC activations: CONV_2D (filter OHWI, grouped when the input has a
+multiple of the filter's input channels), DEPTHWISE_CONV_2D (filter 1HWO) and TRANSPOSE_CONV.
+
+`conv_geometry` (output size and padding exactly as TFLite computes them) and `pad_nhwc` are
+shared with the pools (pool.py); `windows` is a zero-copy sliding-window view of the input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..graph import Graph, Op
+from .common import conv_output_size, same_padding
+from .options import Activation, Int, Options, Padding, TensorTypeName
+from .registry import OpDef, register_op
+
+
+# -- helpers shared by the convolutions and the pools --------------------------------------
+def conv_geometry(attrs: dict, in_hw, kernel_hw, dilation_hw=(1, 1)):
+    """((out_h, out_w), ((top, bottom), (left, right))) of a windowed op over ``in_hw``.
+
+    TFLite (ComputePaddingHeightWidth): SAME gives ceil(in / stride) outputs with the odd
+    padding pixel after; VALID pads nothing.
+    """
+    strides = strides_of(attrs)
+    out_hw = tuple(conv_output_size(n, k, s, d, attrs["padding"])
+                   for n, k, s, d in zip(in_hw, kernel_hw, strides, dilation_hw))
+    if attrs["padding"] == "SAME":
+        pads = tuple(same_padding(n, k, s, d)
+                     for n, k, s, d in zip(in_hw, kernel_hw, strides, dilation_hw))
+    else:
+        pads = ((0, 0), (0, 0))
+    return out_hw, pads
+
+
+def pad_nhwc(x: np.ndarray, pads, value: float = 0.0) -> np.ndarray:
+    """``x`` with its H and W dims padded by ``pads`` (no copy when there is nothing to pad)."""
+    if not any(before or after for before, after in pads):
+        return x
+    return np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=value)
+
+
+def windows(xp: np.ndarray, out_hw, kernel_hw, strides, dilations=(1, 1)) -> np.ndarray:
+    """Read-only view [N, OH, OW, KH, KW, C] of the (already padded) input: element
+    [n, y, x, i, j, c] is xp[n, y*stride_h + i*dilation_h, x*stride_w + j*dilation_w, c]."""
+    sn, sh, sw, sc = xp.strides
+    return as_strided(xp, (xp.shape[0], *out_hw, *kernel_hw, xp.shape[3]),
+                      (sn, sh * strides[0], sw * strides[1], sh * dilations[0],
+                       sw * dilations[1], sc), writeable=False)
+
+
+def dtype_of(graph: Graph, name: str | None):
+    """The dtype of tensor ``name`` in ``graph`` (None for an absent optional input)."""
+    return None if name is None else graph.tensors[name].dtype
+
+
+def is_hybrid(op: Op, graph: Graph) -> bool:
+    """Float activations with int8 weights (TFLite's "hybrid" kernels, versioned apart)."""
+    return (dtype_of(graph, op.inputs[0]) == np.float32
+            and dtype_of(graph, op.inputs[1]) == np.int8)
+
+
+def all_of(op: Op, graph: Graph, dtype) -> bool:
+    """Input, weights and output all of ``dtype`` (np.int8: the full-integer kernels)."""
+    return all(dtype_of(graph, name) == dtype
+               for name in (op.inputs[0], op.inputs[1], op.outputs[0]))
+
+
+def per_channel(graph: Graph, name: str) -> bool:
+    """Whether tensor ``name`` is quantized per axis (per output channel for weights)."""
+    quant = graph.tensors[name].quant
+    return quant is not None and quant.per_axis
+
+
+def strides_of(attrs) -> tuple[int, int]:
+    return attrs["stride_h"], attrs["stride_w"]
+
+
+def _dilations(attrs) -> tuple[int, int]:
+    return attrs.get("dilation_h_factor", 1), attrs.get("dilation_w_factor", 1)
+
+
+# -- ops -------------------------------------------------------------------------------------
+@register_op("CONV_2D")
+class Conv2D(OpDef):
+    """2-D convolution; input [N, H, W, C], filter [O, KH, KW, I] with C = groups * I,
+    output channel o reading input channel group o // (O / groups) (TFLite reference Conv)."""
+
+    options = Options("Conv2DOptions", padding=Padding, stride_w=Int, stride_h=Int,
+                      fused_activation_function=Activation, dilation_w_factor=Int,
+                      dilation_h_factor=Int, quantized_bias_type=TensorTypeName)
+
+    def shape(self, attrs, x, w, b=None):
+        _groups(x.shape, w.shape)
+        out_hw, _ = conv_geometry(attrs, x.shape[1:3], w.shape[1:3], _dilations(attrs))
+        return [(x.shape[0], *out_hw, w.shape[0])]
+
+    def run_float(self, attrs, x, w, b=None):
+        # im2col + one matmul: the window view reshaped to [N*OH*OW, KH*KW*C] (a copy, except
+        # for 1x1 stride-1 filters where the reshape is a view of the input and this is a plain
+        # matmul) times the filter as [KH*KW*I, O], a transposed view that BLAS reads directly.
+        groups = _groups(x.shape, w.shape)
+        n_out, kh, kw, n_in = w.shape
+        out_hw, pads = conv_geometry(attrs, x.shape[1:3], (kh, kw), _dilations(attrs))
+        cols = windows(pad_nhwc(x, pads), out_hw, (kh, kw), strides_of(attrs), _dilations(attrs))
+        rows = x.shape[0] * out_hw[0] * out_hw[1]
+        if groups == 1:
+            out = cols.reshape(rows, -1) @ w.reshape(n_out, -1).T
+        else:  # one matmul per group, batched: [G, rows, KH*KW*I] @ [G, KH*KW*I, O/G]
+            cols = cols.reshape(rows, kh * kw, groups, n_in).transpose(2, 0, 1, 3)
+            filters = w.reshape(groups, n_out // groups, -1).transpose(0, 2, 1)
+            out = (cols.reshape(groups, rows, -1) @ filters).transpose(1, 0, 2)
+        out = out.reshape(x.shape[0], *out_hw, n_out)
+        if b is not None:
+            out += b  # TFLite adds the bias after the whole sum
+        return out
+
+    def version(self, op, graph):
+        x, w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
+        if len(x.shape) == 4 and x.shape[3] != w.shape[3]:
+            return 6  # grouped convolution
+        if all_of(op, graph, np.int16):
+            return 4
+        if all_of(op, graph, np.int8):
+            return 3
+        if is_hybrid(op, graph):
+            return 5 if per_channel(graph, op.inputs[1]) else 2
+        return 1
+
+
+def _groups(x_shape, w_shape) -> int:
+    if len(x_shape) != 4 or len(w_shape) != 4 or x_shape[3] % w_shape[3]:
+        raise ValueError(f"CONV_2D needs an NHWC input whose channels are a multiple of the "
+                         f"OHWI filter's {w_shape[-1]} input channels")
+    groups = x_shape[3] // w_shape[3]
+    if w_shape[0] % groups:
+        raise ValueError(f"CONV_2D: {w_shape[0]} filters do not split into {groups} groups")
+    return groups
+
+
+@register_op("DEPTHWISE_CONV_2D")
+class DepthwiseConv2D(OpDef):
+    """Depthwise convolution; filter [1, KH, KW, C*M]: output channel c*M + j filters input
+    channel c with filter channel c*M + j (M = depth_multiplier)."""
+
+    options = Options("DepthwiseConv2DOptions", padding=Padding, stride_w=Int, stride_h=Int,
+                      depth_multiplier=Int, fused_activation_function=Activation,
+                      dilation_w_factor=Int, dilation_h_factor=Int)
+
+    def shape(self, attrs, x, w, b=None):
+        _multiplier(x.shape, w.shape)
+        out_hw, _ = conv_geometry(attrs, x.shape[1:3], w.shape[1:3], _dilations(attrs))
+        return [(x.shape[0], *out_hw, w.shape[3])]
+
+    def run_float(self, attrs, x, w, b=None):
+        # One einsum over the window view sums the KH*KW taps of each output, reading the
+        # input once (a loop of multiply-adds over the taps makes two passes per tap). With a multiplier M, the input channels are first repeated M times, so that
+        # channel c*M + j of the repeated input is input channel c.
+        multiplier = _multiplier(x.shape, w.shape)
+        if multiplier > 1:
+            x = np.repeat(x, multiplier, axis=3)
+        n, _, _, channels = x.shape
+        _, kh, kw, _ = w.shape
+        out_hw, pads = conv_geometry(attrs, x.shape[1:3], (kh, kw), _dilations(attrs))
+        cols = windows(pad_nhwc(x, pads), out_hw, (kh, kw), strides_of(attrs), _dilations(attrs))
+        cols = cols.transpose(0, 1, 3, 4, 2, 5)  # [N, OH, KH, KW, OW, C]
+        filters = w.reshape(kh, kw, 1, channels)
+        if strides_of(attrs)[1] == 1:
+            # Each tap's (OW, C) block is then one contiguous run of the input row: fold it
+            # into one axis (a view) so einsum's inner loop runs over OW*C elements, not C
+            # (measured 3-5x faster on MobileNet's stride-1 layers).
+            cols = cols.reshape(*cols.shape[:4], -1)
+            filters = np.tile(filters, (1, 1, out_hw[1], 1)).reshape(kh, kw, -1)
+        out = np.einsum("nyij...,ij...->ny...", cols, filters).reshape(n, *out_hw, channels)
+        if b is not None:
+            out += b
+        return out
+
+    def version(self, op, graph):
+        if all_of(op, graph, np.int16):
+            return 5
+        if is_hybrid(op, graph):
+            return 6 if per_channel(graph, op.inputs[1]) else 4
+        if all_of(op, graph, np.int8):
+            return 3
+        if _dilations(op.attrs) != (1, 1):
+            return 2
+        return 1
+
+
+def _multiplier(x_shape, w_shape) -> int:
+    if len(x_shape) != 4 or len(w_shape) != 4 or w_shape[0] != 1 or w_shape[3] % x_shape[3]:
+        raise ValueError("DEPTHWISE_CONV_2D needs an NHWC input and a [1, KH, KW, C*M] filter")
+    return w_shape[3] // x_shape[3]
+
+
+@register_op("TRANSPOSE_CONV")
+class TransposeConv(OpDef):
+    """Transposed convolution (the gradient of CONV_2D w.r.t. its input): inputs
+    (output_shape int32[4], filter [O, KH, KW, I], input [N, H, W, I], optional bias [O])."""
+
+    data_input = 2  # inputs are (output_shape, weights, input, bias)
+    options = Options("TransposeConvOptions", padding=Padding, stride_w=Int, stride_h=Int,
+                      fused_activation_function=Activation,
+                      quantized_bias_type=TensorTypeName)
+
+    def shape(self, attrs, output_shape, w, x, b=None):
+        if output_shape.value is None:
+            return None
+        return [tuple(int(d) for d in output_shape.value)]
+
+    def run_float(self, attrs, output_shape, w, x, b=None):
+        n, out_h, out_w, n_out = (int(d) for d in output_shape)
+        _, kh, kw, n_in = w.shape
+        if x.shape[0] != n or x.shape[3] != n_in or w.shape[0] != n_out:
+            raise ValueError("TRANSPOSE_CONV: filter [O, KH, KW, I] does not match the input "
+                             "[N, H, W, I] or output_shape [N, OH, OW, O]")
+        sh, sw = strides_of(attrs)
+        # TFLite's padding is that of the forward conv that maps the output back onto the
+        # input (SAME padding over output_shape's H, W); (top, left) is where the output
+        # window starts on the full, unpadded canvas of scattered taps.
+        _, ((top, _), (left, _)) = conv_geometry(attrs, (out_h, out_w), (kh, kw))
+        in_h, in_w = x.shape[1:3]
+        # Every input pixel times the whole filter: [N, H, W, KH, KW, O], in one matmul.
+        taps = (x.reshape(-1, n_in) @ w.transpose(3, 1, 2, 0).reshape(n_in, -1))
+        taps = taps.reshape(n, in_h, in_w, kh, kw, n_out)
+        # col2im: scatter-add each tap onto the canvas at stride steps.
+        canvas = np.zeros((n, max((in_h - 1) * sh + kh, top + out_h),
+                           max((in_w - 1) * sw + kw, left + out_w), n_out), np.float32)
+        for i in range(kh):
+            for j in range(kw):
+                canvas[:, i:i + (in_h - 1) * sh + 1:sh, j:j + (in_w - 1) * sw + 1:sw] += \
+                    taps[:, :, :, i, j]
+        out = canvas[:, top:top + out_h, left:left + out_w]
+        return out + b if b is not None else np.ascontiguousarray(out)
+
+    def version(self, op, graph):
+        if op.attrs.get("fused_activation_function", "NONE") != "NONE":
+            return 4
+        if len(op.inputs) == 4 and op.inputs[3] is not None:
+            return 3
+        if dtype_of(graph, op.inputs[1]) == np.int8:
+            return 2
+        return 1

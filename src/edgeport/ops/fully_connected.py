@@ -1,0 +1,105 @@
+"""Matrix products: FULLY_CONNECTED (weights [out, in]) and BATCH_MATMUL (broadcast batches)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UnsupportedOpError
+from .conv import all_of, dtype_of, is_hybrid, per_channel
+from .options import Activation, Bool, Enum, Options, TensorTypeName
+from .registry import OpDef, register_op
+
+
+@register_op("FULLY_CONNECTED")
+class FullyConnected(OpDef):
+    """``input @ weights.T + bias`` over the input flattened to [-1, in]; the output is
+    [batch, out], or keeps the input's leading dims with keep_num_dims."""
+
+    options = Options("FullyConnectedOptions", fused_activation_function=Activation,
+                      weights_format=Enum("FullyConnectedOptionsWeightsFormat"),
+                      keep_num_dims=Bool, asymmetric_quantize_inputs=Bool,
+                      quantized_bias_type=TensorTypeName)
+
+    def shape(self, attrs, x, w, b=None):
+        return [_fc_shape(attrs, x.shape, w.shape)]
+
+    def run_float(self, attrs, x, w, b=None):
+        if attrs.get("weights_format", "DEFAULT") != "DEFAULT":
+            # SHUFFLED4x16INT8 is a uint8-only layout of TFLite's optimized kernel.
+            raise UnsupportedOpError(f"FULLY_CONNECTED: weights_format "
+                                     f"{attrs['weights_format']} has no float kernel")
+        out_shape = _fc_shape(attrs, x.shape, w.shape)
+        # w.T is a transposed view: BLAS reads it as is, so there is nothing to precompute.
+        out = x.reshape(-1, w.shape[1]) @ w.T
+        if b is not None:
+            out += b
+        return out.reshape(out_shape)
+
+    def version(self, op, graph):
+        weights = op.inputs[1]
+        if is_hybrid(op, graph) and per_channel(graph, weights):
+            return 12
+        if graph.tensors[weights].sparsity is not None:
+            return 8
+        if all_of(op, graph, np.int16):
+            return 7
+        if len(op.inputs) == 2:  # no bias slot at all; an absent (-1) bias still counts as 3
+            return 6
+        if op.attrs.get("keep_num_dims", False):
+            return 5
+        if all_of(op, graph, np.int8):
+            return 4
+        if is_hybrid(op, graph):
+            return 9 if op.attrs.get("asymmetric_quantize_inputs", False) else 3
+        if op.attrs.get("weights_format", "DEFAULT") != "DEFAULT":
+            return 2
+        return 1
+
+
+def _fc_shape(attrs, x_shape, w_shape) -> tuple[int, ...]:
+    n_out, n_in = w_shape
+    size = int(np.prod(x_shape))
+    if size % n_in or (attrs.get("keep_num_dims", False) and x_shape[-1] != n_in):
+        raise ValueError(f"FULLY_CONNECTED: input of shape {list(x_shape)} does not flatten "
+                         f"to rows of the weights' {n_in} inputs")
+    if attrs.get("keep_num_dims", False):
+        return (*x_shape[:-1], n_out)
+    return (size // n_in, n_out)
+
+
+@register_op("BATCH_MATMUL")
+class BatchMatMul(OpDef):
+    """``x @ y`` over the last two dims (each transposed first when adj_x / adj_y is set);
+    the leading batch dims broadcast as in NumPy."""
+
+    options = Options("BatchMatMulOptions", adj_x=Bool, adj_y=Bool,
+                      asymmetric_quantize_inputs=Bool)
+
+    def shape(self, attrs, x, y):
+        m, k = _matrix_dims(x.shape, attrs.get("adj_x", False))
+        k2, n = _matrix_dims(y.shape, attrs.get("adj_y", False))
+        if k != k2:
+            raise ValueError(f"BATCH_MATMUL: inner dims {k} and {k2} differ")
+        return [(*np.broadcast_shapes(x.shape[:-2], y.shape[:-2]), m, n)]
+
+    def run_float(self, attrs, x, y):
+        if attrs.get("adj_x", False):
+            x = np.swapaxes(x, -1, -2)
+        if attrs.get("adj_y", False):
+            y = np.swapaxes(y, -1, -2)
+        return np.matmul(x, y)
+
+    def version(self, op, graph):
+        if dtype_of(graph, op.inputs[0]) == np.int16:
+            return 3
+        if dtype_of(graph, op.inputs[0]) == np.int8:
+            return 2
+        if is_hybrid(op, graph) and op.attrs.get("asymmetric_quantize_inputs", False):
+            return 4
+        return 1
+
+
+def _matrix_dims(shape, adjoint: bool) -> tuple[int, int]:
+    if len(shape) < 2:
+        raise ValueError("BATCH_MATMUL needs inputs of rank 2 or more")
+    return (shape[-1], shape[-2]) if adjoint else (shape[-2], shape[-1])

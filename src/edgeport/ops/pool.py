@@ -1,0 +1,88 @@
+"""2-D pooling over NHWC activations: MAX_POOL_2D and AVERAGE_POOL_2D (Pool2DOptions).
+
+Both only look at taps inside the image: SAME padding never contributes a value, so a max
+ignores it and an average divides by the number of in-image taps (TFLite's reference kernels).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .conv import conv_geometry, pad_nhwc, strides_of
+from .options import Activation, Int, Options, Padding
+from .registry import OpDef, register_op
+
+POOL_OPTIONS = Options("Pool2DOptions", padding=Padding, stride_w=Int, stride_h=Int,
+                       filter_width=Int, filter_height=Int,
+                       fused_activation_function=Activation)
+
+
+class Pool2D(OpDef):
+    """What the pools share: options, shape rule, version and the window reduction."""
+
+    options = POOL_OPTIONS
+
+    def shape(self, attrs, x):
+        out_hw, _ = _geometry(attrs, x.shape)
+        return [(x.shape[0], *out_hw, x.shape[3])]
+
+    def version(self, op, graph):
+        x, y = graph.tensors[op.inputs[0]].dtype, graph.tensors[op.outputs[0]].dtype
+        if x == np.int16 and y == np.int16:
+            return 3
+        if x == np.int8:
+            return 2
+        return 1
+
+    def reduce(self, attrs, x, pad_value: float, combine):
+        """Combine (np.maximum or np.add) each window of the input padded with ``pad_value``;
+        also returns the padding.
+
+        Both reductions are separable: windows are combined along W first, then along H, so
+        a KHxKW window costs KH + KW passes instead of KH*KW, and the H pass runs over whole
+        contiguous (OW, C) rows.
+        """
+        out_hw, pads = _geometry(attrs, x.shape)
+        kernel = (attrs["filter_height"], attrs["filter_width"])
+        result = pad_nhwc(x, pads, pad_value)
+        for axis in (2, 1):
+            size, stride, n_out = kernel[axis - 1], strides_of(attrs)[axis - 1], out_hw[axis - 1]
+            taps = [result[(slice(None),) * axis + (slice(i, i + (n_out - 1) * stride + 1,
+                                                          stride),)]
+                    for i in range(size)]
+            result = taps[0].copy()
+            for tap in taps[1:]:
+                combine(result, tap, out=result)
+        return result, pads
+
+
+def _geometry(attrs, x_shape):
+    if len(x_shape) != 4:
+        raise ValueError(f"pooling needs an NHWC input, got shape {list(x_shape)}")
+    return conv_geometry(attrs, x_shape[1:3], (attrs["filter_height"], attrs["filter_width"]))
+
+
+@register_op("MAX_POOL_2D")
+class MaxPool2D(Pool2D):
+    def run_float(self, attrs, x):
+        # -inf padding never wins: a SAME window always holds an in-image tap.
+        return self.reduce(attrs, x, -np.inf, np.maximum)[0]
+
+
+@register_op("AVERAGE_POOL_2D")
+class AveragePool2D(Pool2D):
+    def run_float(self, attrs, x):
+        # Zero padding adds nothing; TFLite then divides by filter_count, the number of
+        # in-image taps, which is (in-image rows) * (in-image columns) of the window.
+        total, ((top, _), (left, _)) = self.reduce(attrs, x, 0.0, np.add)
+        rows = _in_image_taps(x.shape[1], total.shape[1], attrs["filter_height"],
+                              attrs["stride_h"], top)
+        cols = _in_image_taps(x.shape[2], total.shape[2], attrs["filter_width"],
+                              attrs["stride_w"], left)
+        return total / np.outer(rows, cols).astype(np.float32)[:, :, None]
+
+
+def _in_image_taps(in_size, out_size, filter_size, stride, pad_before) -> np.ndarray:
+    """Per output position along one axis: how many of its filter taps fall inside the image."""
+    start = np.arange(out_size) * stride - pad_before
+    return np.minimum(start + filter_size, in_size) - np.maximum(start, 0)

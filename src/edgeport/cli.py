@@ -1,8 +1,9 @@
-"""The ``edgeport`` command: inspect, run and benchmark .tflite models from a shell.
+"""The ``edgeport`` command: convert, inspect, run and benchmark models from a shell.
 
     edgeport inspect MODEL                      what is inside: ops, tensors, weights
     edgeport run MODEL --input x.npy [--output out.npz]   or   --random [--seed N] [--batch N]
     edgeport bench MODEL [--batch N] [--runs N] [--warmup N] [--profile]
+    edgeport convert MODEL(.keras|.h5|.tflite) -o OUT.tflite
     edgeport demo [--output-dir DIR]            all of the above on the built-in example
 
 Errors edgeport raises on purpose (`EdgeportError`: a corrupt model, an input of the wrong
@@ -115,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --profile: show the N slowest ops (default 25, 0 = all)")
     bench.set_defaults(command=bench_command)
 
+    convert = commands.add_parser(
+        "convert", parents=[common], help="convert a .keras/.h5/.tflite model to .tflite",
+        description="Convert a Keras model (.keras or .h5, read without Keras or TensorFlow) "
+                    "or re-optimize a float .tflite, and print a summary (ops, parameters, "
+                    "size).")
+    convert.add_argument("model", help=".keras, .h5 or .tflite file")
+    convert.add_argument("-o", "--output", required=True, metavar="OUT.tflite",
+                         help="the .tflite file to write (atomically)")
+    convert.set_defaults(command=convert_command)
+
     demo = commands.add_parser(
         "demo", parents=[common], help="the main job on the built-in example model",
         description="Write the built-in example model (a small image classifier) as .tflite, "
@@ -123,6 +134,30 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where to write the example model (default: ./edgeport-demo)")
     demo.set_defaults(command=demo_command)
     return parser
+
+
+# -- convert ----------------------------------------------------------------------------------
+def convert_command(args) -> int:
+    """Convert with edgeport.lite.TFLiteConverter, write atomically, summarize what was written."""
+    from .frontends.tflite import read_tflite
+    from .io import atomic_write
+    from .lite.converter import TFLiteConverter
+
+    source = str(args.model)
+    converter = (TFLiteConverter.from_tflite(source) if source.endswith(".tflite")
+                 else TFLiteConverter.from_keras_file(source))
+    data = converter.convert()
+    atomic_write(args.output, data)
+    graph = read_tflite(data, args.output)
+    usage: dict[str, int] = {}
+    for op in graph.ops:
+        usage[op.type] = usage.get(op.type, 0) + 1
+    params = sum(t.data.size for t in graph.tensors.values() if t.data is not None)
+    print(f"wrote {args.output}: {len(graph.ops)} ops, {params:,} parameters, "
+          f"{_human_bytes(len(data))}")
+    print("  " + ", ".join(f"{n} {op_type}" for op_type, n in
+                          sorted(usage.items(), key=lambda item: (-item[1], item[0]))))
+    return 0
 
 
 # -- demo -------------------------------------------------------------------------------------

@@ -1,0 +1,116 @@
+"""What a layer rule sees: a `LayerBuilder` that emits IR ops for one Keras layer call.
+
+The builder names new tensors after the layer, sets every op's ``origin`` to the layer name,
+infers output shapes as ops are emitted (so that rules can read their inputs' shapes), checks
+the layer's stored weights against the shapes the rule expects, and marks the batch dimension
+dynamic (-1) in every tensor that carries it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import ModelFormatError, UnsupportedLayerError
+from ...graph import Graph, Op, Tensor
+from ...ops import TensorSpec, get_op
+
+
+class Unsupported(Exception):
+    """Raised by a rule for a layer option it cannot convert; collected per layer."""
+
+
+class LayerBuilder:
+    """Emits the ops of one layer call into ``graph``; ``specs`` holds every tensor's spec
+    with the batch dimension set to 1 (``dynamic`` names the tensors whose dim 0 is the
+    batch)."""
+
+    def __init__(self, graph: Graph, specs: dict[str, TensorSpec], dynamic: set[str],
+                 name: str, class_name: str, config: dict, weights: list[np.ndarray] | None,
+                 source: str):
+        self.graph, self.specs, self.dynamic = graph, specs, dynamic
+        self.name, self.class_name, self.config = name, class_name, config
+        self._weights, self.source = weights, source
+
+    # -- reading --------------------------------------------------------------------------
+    def shape(self, tensor: str) -> tuple[int, ...]:
+        """The tensor's shape with batch 1; the rules treat dim 0 as the batch."""
+        return self.specs[tensor].shape
+
+    def rank(self, tensor: str) -> int:
+        return len(self.shape(tensor))
+
+    def weights(self, *expected: tuple[int, ...] | None) -> list[np.ndarray]:
+        """The layer's stored arrays as float32, checked against ``expected`` shapes
+        (None: any shape); ModelFormatError naming the file and layer if they differ."""
+        stored = self._weights
+        where = f"{self.source}: layer {self.name!r} ({self.class_name})"
+        if stored is None:
+            raise ModelFormatError(f"{where}: its weights are missing from the file")
+        if len(stored) != len(expected):
+            raise ModelFormatError(f"{where}: expected {len(expected)} weight arrays, the file "
+                                   f"holds {len(stored)}")
+        for i, (array, shape) in enumerate(zip(stored, expected)):
+            if shape is not None and tuple(array.shape) != tuple(shape):
+                raise ModelFormatError(f"{where}: weight {i} has shape {list(array.shape)}, "
+                                       f"expected {list(shape)}")
+        return [np.asarray(a, dtype=np.float32) for a in stored]
+
+    def unsupported(self, reason: str) -> Unsupported:
+        return Unsupported(reason)
+
+    # -- emitting ---------------------------------------------------------------------------
+    def const(self, value, dtype=np.float32, suffix: str = "const") -> str:
+        array = np.asarray(value, dtype=dtype)
+        name = self.graph.unique_name(f"{self.name}/{suffix}")
+        self.graph.add_tensor(Tensor(name, array.shape, array.dtype, array))
+        self.specs[name] = TensorSpec(array.shape, array.dtype, array)
+        return name
+
+    def op(self, op_type: str, inputs: list[str | None], attrs: dict | None = None,
+           n_outputs: int = 1, suffix: str | None = None):
+        """Emit one op; returns its output tensor name (a list when ``n_outputs`` > 1).
+        Output shapes come from the op's shape rule, else from running its kernel on zeros."""
+        definition = get_op(op_type)
+        attrs = {**(definition.options.defaults if definition.options else {}), **(attrs or {})}
+        outputs = [self.graph.unique_name(f"{self.name}/{suffix or op_type.lower()}")
+                   for _ in range(n_outputs)]
+        for i, name in enumerate(outputs):
+            if i:
+                outputs[i] = name = self.graph.unique_name(f"{outputs[0]}:{i}")
+            self.graph.add_tensor(Tensor(name, (), np.float32))
+        op = Op(op_type, list(inputs), outputs, attrs, origin=self.name)
+        specs = [None if n is None else self.specs[n] for n in inputs]
+        shapes = definition.shape(attrs, *specs)
+        if shapes is not None:
+            # a shape rule gives no dtype: float ops output the dtype of their float data
+            given = [s.dtype for s in specs if s is not None]
+            dtype = next((d for d in given if np.issubdtype(d, np.floating)), given[0])
+            results = [TensorSpec(tuple(s), dtype) for s in shapes]
+        else:
+            kernel = definition.prepare(op, self.graph)
+            values = kernel([None if s is None else s.value if s.value is not None
+                             else np.zeros(s.shape, s.dtype) for s in specs])
+            results = [TensorSpec(tuple(v.shape), v.dtype) for v in values]
+        batched = any(n in self.dynamic for n in inputs if n is not None)
+        for name, spec in zip(outputs, results):
+            self.specs[name] = spec
+            shape = spec.shape
+            if batched and shape:
+                self.dynamic.add(name)
+                shape = (-1, *shape[1:])
+            tensor = self.graph.tensors[name]
+            tensor.shape, tensor.dtype = tuple(shape), np.dtype(spec.dtype)
+        self.graph.add_op(op)
+        return outputs if n_outputs > 1 else outputs[0]
+
+    def reshape(self, x: str, shape_after_batch) -> str:
+        """RESHAPE to (batch, *shape_after_batch), the batch kept dynamic."""
+        target = [-1 if x in self.dynamic else self.shape(x)[0], *shape_after_batch]
+        return self.op("RESHAPE", [x, self.const(target, np.int32, "shape")],
+                       {"new_shape": tuple(target)})
+
+
+def unsupported_error(source: str, problems: list[tuple[str, str, str]]) -> UnsupportedLayerError:
+    """One error naming every offending layer: (name, class, reason)."""
+    lines = "; ".join(f"layer {name!r} ({cls}): {reason}" for name, cls, reason in problems)
+    return UnsupportedLayerError(f"{source}: cannot convert {len(problems)} layer(s): {lines}")

@@ -1,0 +1,114 @@
+"""Keras activations (by name, as in ``Dense(activation=...)``) and the activation layers.
+
+Each activation is spelled with the TFLite ops the official converter uses, so that the fusion
+pass can fold RELU/RELU6 into the producing op: swish = x * LOGISTIC(x), hard_sigmoid =
+RELU6(x + 3) / 6 (Keras 3's definition), selu = scale * PRELU(ELU(x), alpha).
+"""
+
+from __future__ import annotations
+
+
+from . import keras_layer
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def activation_name(spec) -> str:
+    """``"relu"``, or Keras 3's serialized form ``{"class_name": "function", "config": "relu"}``."""
+    if spec is None:
+        return "linear"
+    if isinstance(spec, dict):
+        spec = spec.get("config", spec.get("class_name"))
+        if isinstance(spec, dict):
+            spec = spec.get("name", "?")
+    return str(spec)
+
+
+def apply_activation(b, x: str, spec) -> str:
+    """Emit the ops of a Keras activation on ``x``; returns the output tensor."""
+    name = activation_name(spec)
+    simple = {"relu": "RELU", "relu6": "RELU6", "sigmoid": "LOGISTIC", "tanh": "TANH",
+              "elu": "ELU", "exponential": "EXP", "hard_swish": "HARD_SWISH",
+              "hard_silu": "HARD_SWISH", "log_softmax": "LOG_SOFTMAX"}
+    if name == "linear":
+        return x
+    if name in simple:
+        return b.op(simple[name], [x])
+    if name == "softmax":
+        return b.op("SOFTMAX", [x], {"beta": 1.0})
+    if name in ("swish", "silu"):
+        return b.op("MUL", [x, b.op("LOGISTIC", [x])])
+    if name == "hard_sigmoid":
+        shifted = b.op("ADD", [x, b.const(3.0)])
+        return b.op("MUL", [b.op("RELU6", [shifted]), b.const(1.0 / 6.0)])
+    if name == "gelu":
+        return b.op("GELU", [x], {"approximate": False})
+    if name == "leaky_relu":
+        return b.op("LEAKY_RELU", [x], {"alpha": 0.2})
+    if name == "selu":
+        scaled = b.op("PRELU", [b.op("ELU", [x]), b.const([SELU_ALPHA])])
+        return b.op("MUL", [scaled, b.const(SELU_SCALE)])
+    raise b.unsupported(f"activation {name!r} is not supported")
+
+
+@keras_layer("Activation")
+def activation(b, cfg, inputs):
+    return apply_activation(b, inputs[0], cfg.get("activation"))
+
+
+@keras_layer("ReLU")
+def relu(b, cfg, inputs):
+    x = inputs[0]
+    max_value = cfg.get("max_value")
+    slope = float(cfg.get("negative_slope") or 0.0)
+    if float(cfg.get("threshold") or 0.0) != 0.0:
+        raise b.unsupported("ReLU(threshold != 0) is not supported")
+    if slope != 0.0:
+        x = b.op("LEAKY_RELU", [x], {"alpha": slope})
+        return x if max_value is None else b.op("MINIMUM", [x, b.const(max_value)])
+    if max_value is None:
+        return b.op("RELU", [x])
+    if float(max_value) == 6.0:
+        return b.op("RELU6", [x])
+    return b.op("MINIMUM", [b.op("RELU", [x]), b.const(max_value)])
+
+
+@keras_layer("LeakyReLU")
+def leaky_relu(b, cfg, inputs):
+    # Keras 3 calls it negative_slope (default 0.3), Keras 2 alpha
+    alpha = cfg.get("negative_slope", cfg.get("alpha", 0.3))
+    return b.op("LEAKY_RELU", [inputs[0]], {"alpha": float(alpha)})
+
+
+@keras_layer("ELU")
+def elu(b, cfg, inputs):
+    alpha = float(cfg.get("alpha", 1.0))
+    out = b.op("ELU", [inputs[0]])
+    if alpha == 1.0:
+        return out
+    # alpha * (exp(x) - 1) below zero: scale only the negative part
+    return b.op("PRELU", [out, b.const([alpha])])
+
+
+@keras_layer("PReLU")
+def prelu(b, cfg, inputs):
+    x = inputs[0]
+    shape = b.shape(x)[1:]
+    shared = cfg.get("shared_axes") or []
+    alpha_shape = tuple(1 if (i + 1) in shared or (i + 1 - len(shape) - 1) in shared else d
+                        for i, d in enumerate(shape))
+    (alpha,) = b.weights(alpha_shape)
+    return b.op("PRELU", [x, b.const(alpha)])
+
+
+@keras_layer("Softmax")
+def softmax(b, cfg, inputs):
+    x = inputs[0]
+    axis = cfg.get("axis", -1)
+    axis = axis[0] if isinstance(axis, list) and len(axis) == 1 else axis
+    if not isinstance(axis, int) or axis not in (-1, b.rank(x) - 1):
+        raise b.unsupported(f"Softmax over axis {axis} (only the last axis)")
+    return b.op("SOFTMAX", [x], {"beta": 1.0})
+
+

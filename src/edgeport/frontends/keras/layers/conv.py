@@ -1,0 +1,134 @@
+"""Convolutions: Conv1D/2D (groups, dilation), DepthwiseConv2D, SeparableConv2D,
+Conv2DTranspose. Keras kernels are HWIO; CONV_2D wants OHWI, DEPTHWISE_CONV_2D 1HW(C*M)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import keras_layer
+from .activations import apply_activation
+
+
+def pair(value) -> tuple[int, int]:
+    """Keras accepts an int or a tuple for kernel_size/strides/dilation_rate."""
+    if isinstance(value, (list, tuple)):
+        return (int(value[0]), int(value[-1])) if len(value) > 1 else (int(value[0]),) * 2
+    return (int(value),) * 2
+
+
+def padding(b, cfg) -> str:
+    mode = str(cfg.get("padding", "valid")).upper()
+    if mode not in ("SAME", "VALID"):
+        raise b.unsupported(f"padding={cfg.get('padding')!r} (only 'same' and 'valid')")
+    return mode
+
+
+def window_attrs(b, cfg, strides, dilation=(1, 1)) -> dict:
+    return {"padding": padding(b, cfg), "stride_h": strides[0], "stride_w": strides[1],
+            "dilation_h_factor": dilation[0], "dilation_w_factor": dilation[1]}
+
+
+def conv2d_op(b, x, kernel_hwio, bias, attrs) -> str:
+    """CONV_2D of ``x`` with a Keras HWIO kernel (transposed to OHWI) and a bias."""
+    weights = b.const(np.transpose(kernel_hwio, (3, 0, 1, 2)), suffix="kernel")
+    return b.op("CONV_2D", [x, weights, b.const(bias, suffix="bias")], attrs)
+
+
+def kernel_and_bias(b, cfg, kernel_shape, out_channels):
+    use_bias = cfg.get("use_bias", True)
+    weights = b.weights(kernel_shape, *([(out_channels,)] if use_bias else []))
+    bias = weights[1] if use_bias else np.zeros(out_channels, np.float32)
+    return weights[0], bias
+
+
+@keras_layer("Conv2D")
+def conv2d(b, cfg, inputs):
+    x = inputs[0]
+    kh, kw = pair(cfg["kernel_size"])
+    filters, groups = int(cfg["filters"]), int(cfg.get("groups", 1))
+    strides, dilation = pair(cfg.get("strides", 1)), pair(cfg.get("dilation_rate", 1))
+    kernel, bias = kernel_and_bias(b, cfg, (kh, kw, b.shape(x)[-1] // groups, filters), filters)
+    out = conv2d_op(b, x, kernel, bias, window_attrs(b, cfg, strides, dilation))
+    return apply_activation(b, out, cfg.get("activation"))
+
+
+@keras_layer("Conv1D")
+def conv1d(b, cfg, inputs):
+    """A Conv2D over [N, 1, L, C], between two RESHAPEs (as the official converter does)."""
+    x = inputs[0]
+    if str(cfg.get("padding")).lower() == "causal":
+        raise b.unsupported("padding='causal'")
+    _, length, channels = b.shape(x)
+    (k, _), (stride, _) = pair(cfg["kernel_size"]), pair(cfg.get("strides", 1))
+    (dilation, _) = pair(cfg.get("dilation_rate", 1))
+    filters, groups = int(cfg["filters"]), int(cfg.get("groups", 1))
+    kernel, bias = kernel_and_bias(b, cfg, (k, channels // groups, filters), filters)
+    image = b.reshape(x, [1, length, channels])
+    attrs = window_attrs(b, cfg, (1, stride), (1, dilation))
+    out = conv2d_op(b, image, kernel[None], bias, attrs)
+    out = b.reshape(out, list(b.shape(out)[2:]))
+    return apply_activation(b, out, cfg.get("activation"))
+
+
+def depthwise_op(b, x, kernel_hwcm, bias, attrs) -> str:
+    """DEPTHWISE_CONV_2D with a Keras (H, W, C, M) kernel as (1, H, W, C*M)."""
+    kh, kw, channels, multiplier = kernel_hwcm.shape
+    weights = b.const(kernel_hwcm.reshape(1, kh, kw, channels * multiplier), suffix="kernel")
+    return b.op("DEPTHWISE_CONV_2D", [x, weights, b.const(bias, suffix="bias")],
+                {**attrs, "depth_multiplier": multiplier})
+
+
+@keras_layer("DepthwiseConv2D")
+def depthwise_conv2d(b, cfg, inputs):
+    x = inputs[0]
+    kh, kw = pair(cfg["kernel_size"])
+    channels, multiplier = b.shape(x)[-1], int(cfg.get("depth_multiplier", 1))
+    strides, dilation = pair(cfg.get("strides", 1)), pair(cfg.get("dilation_rate", 1))
+    kernel, bias = kernel_and_bias(b, cfg, (kh, kw, channels, multiplier),
+                                   channels * multiplier)
+    out = depthwise_op(b, x, kernel, bias, window_attrs(b, cfg, strides, dilation))
+    return apply_activation(b, out, cfg.get("activation"))
+
+
+@keras_layer("SeparableConv2D")
+def separable_conv2d(b, cfg, inputs):
+    """DEPTHWISE_CONV_2D (no bias) then a 1x1 CONV_2D carrying the bias."""
+    x = inputs[0]
+    kh, kw = pair(cfg["kernel_size"])
+    channels, multiplier = b.shape(x)[-1], int(cfg.get("depth_multiplier", 1))
+    filters = int(cfg["filters"])
+    strides, dilation = pair(cfg.get("strides", 1)), pair(cfg.get("dilation_rate", 1))
+    use_bias = cfg.get("use_bias", True)
+    weights = b.weights((kh, kw, channels, multiplier),
+                        (1, 1, channels * multiplier, filters),
+                        *([(filters,)] if use_bias else []))
+    bias = weights[2] if use_bias else np.zeros(filters, np.float32)
+    depthwise = depthwise_op(b, x, weights[0], np.zeros(channels * multiplier, np.float32),
+                             window_attrs(b, cfg, strides, dilation))
+    out = conv2d_op(b, depthwise, weights[1], bias, window_attrs(b, {"padding": "valid"},
+                                                                 (1, 1)))
+    return apply_activation(b, out, cfg.get("activation"))
+
+
+@keras_layer("Conv2DTranspose")
+def conv2d_transpose(b, cfg, inputs):
+    """TRANSPOSE_CONV; Keras stores the kernel (H, W, out, in), TFLite wants (out, H, W, in).
+    The output size is Keras's: in * stride (same) or in * stride + max(k - stride, 0)
+    (valid)."""
+    x = inputs[0]
+    kh, kw = pair(cfg["kernel_size"])
+    filters = int(cfg["filters"])
+    strides = pair(cfg.get("strides", 1))
+    if pair(cfg.get("dilation_rate", 1)) != (1, 1) or cfg.get("output_padding") is not None:
+        raise b.unsupported("dilation_rate or output_padding")
+    mode = padding(b, cfg)
+    n, h, w, channels = b.shape(x)
+    kernel, bias = kernel_and_bias(b, cfg, (kh, kw, filters, channels), filters)
+    size = [d * s + (max(k - s, 0) if mode == "VALID" else 0)
+            for d, s, k in ((h, strides[0], kh), (w, strides[1], kw))]
+    out_shape = b.const([n, *size, filters], np.int32, "output_shape")
+    out = b.op("TRANSPOSE_CONV", [out_shape, b.const(np.transpose(kernel, (2, 0, 1, 3)),
+                                                     suffix="kernel"), x,
+                                  b.const(bias, suffix="bias")],
+               {"padding": mode, "stride_h": strides[0], "stride_w": strides[1]})
+    return apply_activation(b, out, cfg.get("activation"))

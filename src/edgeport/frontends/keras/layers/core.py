@@ -1,0 +1,72 @@
+"""Core layers: Dense, the layers that are identities at inference, and shape changes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import keras_layer
+from .activations import apply_activation
+
+
+@keras_layer("InputLayer")
+def input_layer(b, cfg, inputs):
+    return inputs[0]  # graph inputs are created by the topology walk
+
+
+@keras_layer("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+             "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization",
+             "Identity")
+def identity(b, cfg, inputs):
+    """Training-time noise and regularizers do nothing at inference: no op at all."""
+    return inputs[0]
+
+
+@keras_layer("Dense")
+def dense(b, cfg, inputs):
+    """FULLY_CONNECTED with weights [units, in] (Keras stores [in, units]); inputs of rank > 2
+    keep their leading dims (keep_num_dims), as Dense applies to the last axis."""
+    x = inputs[0]
+    units, depth = int(cfg["units"]), b.shape(x)[-1]
+    use_bias = cfg.get("use_bias", True)
+    weights = b.weights((depth, units), *([(units,)] if use_bias else []))
+    bias = weights[1] if use_bias else np.zeros(units, np.float32)
+    out = b.op("FULLY_CONNECTED", [x, b.const(weights[0].T, suffix="kernel"),
+                                   b.const(bias, suffix="bias")],
+               {"keep_num_dims": b.rank(x) > 2})
+    return apply_activation(b, out, cfg.get("activation"))
+
+
+@keras_layer("Flatten")
+def flatten(b, cfg, inputs):
+    x = inputs[0]
+    return b.reshape(x, [int(np.prod(b.shape(x)[1:]))])
+
+
+@keras_layer("Reshape")
+def reshape(b, cfg, inputs):
+    return b.reshape(inputs[0], [int(d) for d in cfg["target_shape"]])
+
+
+@keras_layer("Permute")
+def permute(b, cfg, inputs):
+    dims = [0, *[int(d) for d in cfg["dims"]]]
+    return b.op("TRANSPOSE", [inputs[0], b.const(dims, np.int32, "perm")])
+
+
+@keras_layer("RepeatVector")
+def repeat_vector(b, cfg, inputs):
+    x = b.reshape(inputs[0], [1, b.shape(inputs[0])[-1]])
+    copies = [x] * int(cfg["n"])
+    return b.op("CONCATENATION", copies, {"axis": 1})
+
+
+@keras_layer("Rescaling")
+def rescaling(b, cfg, inputs):
+    """x * scale + offset (scalars or per-channel lists)."""
+    x = inputs[0]
+    scale, offset = np.asarray(cfg.get("scale", 1.0)), np.asarray(cfg.get("offset", 0.0))
+    if np.any(scale != 1.0):
+        x = b.op("MUL", [x, b.const(scale, suffix="scale")])
+    if np.any(offset != 0.0):
+        x = b.op("ADD", [x, b.const(offset, suffix="offset")])
+    return x

@@ -1,0 +1,234 @@
+"""Walk a Keras model config (Sequential or Functional, nested models, shared layers, several
+inputs and outputs) and build the IR graph by calling each layer's rule.
+
+Before anything is built, every layer of every nested model is checked: Lambda layers, custom
+or unknown classes and unsupported options (``data_format="channels_first"``) are collected
+and refused together, in one `UnsupportedLayerError` naming each layer and its class. Options a
+rule refuses while building are collected the same way; layers downstream of a refused one
+are skipped, so one error still lists every refusal found.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import ModelFormatError
+from ...graph import Graph, Signature, Tensor
+from ...ops import TensorSpec
+from .archive import KerasModel, child_layers, is_model, layer_name
+from .builder import LayerBuilder, Unsupported, unsupported_error
+from .layers import get_rule
+
+REFUSED = object()  # the outputs of a layer that could not be converted
+
+
+def build_graph(model: KerasModel) -> Graph:
+    """The IR graph of ``model``: inputs named after the Keras input layers, a
+    ``serving_default`` signature keyed by the Keras input and output layer names."""
+    problems = scan_layers(model.config)
+    if problems:
+        raise unsupported_error(model.source, problems)
+    return _Walker(model).build()
+
+
+def scan_layers(model_config: dict) -> list[tuple[str, str, str]]:
+    """(name, class, reason) of every layer that no rule can convert, nested models included."""
+    problems = []
+    top = model_config.get("class_name")
+    if not is_model(model_config):
+        return [(layer_name(model_config), str(top),
+                 "subclassed models hold Python code; build the model as Sequential or "
+                 "Functional")]
+    for layer in model_config["config"].get("layers", []):
+        name, cls = layer_name(layer), str(layer.get("class_name"))
+        if is_model(layer):
+            problems += scan_layers(layer)
+            continue
+        module = layer.get("module")
+        cfg = layer.get("config", {})
+        if cls in ("Lambda", "TFOpLambda", "SlicingOpLambda"):
+            problems.append((name, cls, "Lambda layers hold Python code, which edgeport never "
+                                        "runs; express it with built-in layers"))
+        elif layer.get("registered_name") not in (None, cls) or (
+                module is not None and not str(module).startswith("keras")):
+            problems.append((name, cls, "custom layer classes cannot be converted"))
+        elif get_rule(cls) is None:
+            problems.append((name, cls, "edgeport has no rule for this layer"))
+        elif cfg.get("data_format") == "channels_first":
+            problems.append((name, cls, "data_format='channels_first' is not supported; "
+                                        "use channels_last"))
+    return problems
+
+
+def _refs(node) -> list[tuple[str, int, int]]:
+    """The (layer, node_index, tensor_index) of the tensors a call reads, in order; Keras 3
+    writes ``{"args": [...], "kwargs": {...}}``, Keras 2 ``[[layer, node, tensor, kwargs]...]``."""
+    if isinstance(node, dict):
+        found = []
+
+        def visit(value):
+            if isinstance(value, dict):
+                if value.get("class_name") == "__keras_tensor__":
+                    name, n, t = value["config"]["keras_history"]
+                    found.append((name, int(n), int(t)))
+                else:
+                    for v in value.values():
+                        visit(v)
+            elif isinstance(value, (list, tuple)):
+                for v in value:
+                    visit(v)
+
+        visit(node.get("args", []))
+        return found
+    return [(entry[0], int(entry[1]), int(entry[2])) for entry in node]
+
+
+def _endpoints(value) -> list[tuple[str, int, int]]:
+    """input_layers / output_layers: one [name, node, tensor] or a list of them."""
+    if value and isinstance(value[0], str):
+        value = [value]
+    return [(v[0], int(v[1]), int(v[2])) for v in value]
+
+
+class _Walker:
+    def __init__(self, model: KerasModel):
+        self.model = model
+        self.graph = Graph(name="main")
+        self.specs: dict[str, TensorSpec] = {}
+        self.dynamic: set[str] = set()
+        self.problems: list[tuple[str, str, str]] = []
+
+    def build(self) -> Graph:
+        config = self.model.config
+        inputs = self._model_inputs(config)
+        outputs = self._call_model(config, (), [name for name, _ in inputs])
+        if self.problems:
+            raise unsupported_error(self.model.source, self.problems)
+        g = self.graph
+        g.inputs = [name for name, _ in inputs]
+        g.outputs = list(outputs)
+        output_keys = _unique(self._output_names(config, len(outputs)))
+        g.signatures = [Signature("serving_default", {k: t for k, t in inputs},
+                                  dict(zip(output_keys, g.outputs)))]
+        return g
+
+    # -- inputs -----------------------------------------------------------------------------
+    def _model_inputs(self, config) -> list[tuple[str, str]]:
+        """Create the graph inputs; returns (Keras input name, tensor name) pairs."""
+        layers = config["config"].get("layers", [])
+        if config["class_name"] == "Sequential":
+            first = layers[0] if layers else {}
+            if first.get("class_name") == "InputLayer":
+                return [self._input(first)]
+            shape = (config["config"].get("build_input_shape")
+                     or first.get("config", {}).get("batch_input_shape")
+                     or first.get("config", {}).get("batch_shape"))
+            if shape is None:
+                raise ModelFormatError(f"{self.model.source}: the Sequential model has no "
+                                       "input shape (build it or start it with keras.Input)")
+            return [self._input({"class_name": "InputLayer",
+                                 "config": {"name": "input", "batch_shape": shape}})]
+        by_name = {layer_name(layer): layer for layer in layers}
+        return [self._input(by_name[name])
+                for name, _, _ in _endpoints(config["config"]["input_layers"])]
+
+    def _input(self, layer) -> tuple[str, str]:
+        cfg = layer.get("config", {})
+        name = layer_name(layer)
+        shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
+        if shape is None:
+            raise ModelFormatError(f"{self.model.source}: input {name!r} has no shape")
+        if any(d is None for d in shape[1:]):
+            self.problems.append((name, "InputLayer", f"input shape {shape} has unknown "
+                                  "dimensions besides the batch; give the Input a fixed shape"))
+            shape = [shape[0], *[1 if d is None else d for d in shape[1:]]]
+        dtype = cfg.get("dtype", "float32")
+        if isinstance(dtype, dict):
+            dtype = dtype.get("config", {}).get("name", "float32")
+        dtype = np.dtype(dtype if dtype in ("int32", "int64", "bool") else "float32")
+        tensor = self.graph.unique_name(name)
+        self.graph.add_tensor(Tensor(tensor, tuple(-1 if d is None else d for d in shape),
+                                     dtype))
+        self.specs[tensor] = TensorSpec(tuple(1 if d is None else d for d in shape), dtype)
+        if shape[0] is None:
+            self.dynamic.add(tensor)
+        return name, tensor
+
+    def _output_names(self, config, count) -> list[str]:
+        if config["class_name"] == "Sequential":
+            return [layer_name(child_layers(config)[-1])] if child_layers(config) else ["output"]
+        return [name for name, _, _ in _endpoints(config["config"]["output_layers"])][:count]
+
+    # -- calls ------------------------------------------------------------------------------
+    def _call_model(self, config, prefix, inputs):
+        """Apply the model described by ``config`` to tensors ``inputs``; returns its outputs
+        (or REFUSED)."""
+        if config["class_name"] == "Sequential":
+            x = inputs
+            for layer in child_layers(config):
+                x = self._call_layer(layer, prefix, x)
+                if x is REFUSED:
+                    return REFUSED
+            return x
+        cfg = config["config"]
+        layers = {layer_name(layer): layer for layer in cfg["layers"]}
+        outputs: dict[tuple[str, int], list | object] = {}
+        for (name, node, _), tensor in zip(_endpoints(cfg["input_layers"]), inputs):
+            outputs[(name, node)] = [tensor]
+        pending = [(name, k, _refs(node)) for name, layer in layers.items()
+                   if layer.get("class_name") != "InputLayer"
+                   for k, node in enumerate(layer.get("inbound_nodes", []))]
+        while pending:
+            ready = [p for p in pending if all((r[0], r[1]) in outputs for r in p[2])]
+            if not ready:
+                missing = sorted({r[0] for p in pending for r in p[2]
+                                  if (r[0], r[1]) not in outputs})
+                raise ModelFormatError(f"{self.model.source}: the model config's layer graph "
+                                       f"is broken near {', '.join(missing)}")
+            for item in ready:
+                pending.remove(item)
+                name, k, refs = item
+                args = [outputs[(r[0], r[1])] for r in refs]
+                if any(a is REFUSED for a in args):
+                    outputs[(name, k)] = REFUSED
+                    continue
+                args = [a[r[2]] for a, r in zip(args, refs)]
+                result = self._call_layer(layers[name], prefix, args)
+                outputs[(name, k)] = result
+        result = []
+        for name, node, index in _endpoints(cfg["output_layers"]):
+            produced = outputs.get((name, node), REFUSED)
+            if produced is REFUSED:
+                return REFUSED
+            result.append(produced[index])
+        return result
+
+    def _call_layer(self, layer, prefix, inputs):
+        """One layer call: returns its output tensor names, or REFUSED."""
+        name = layer_name(layer)
+        path = (*prefix, name)
+        if is_model(layer):
+            return self._call_model(layer, path, inputs)
+        cls = layer["class_name"]
+        rule = get_rule(cls)
+        builder = LayerBuilder(self.graph, self.specs, self.dynamic, "/".join(path), cls,
+                               layer.get("config", {}), self.model.weights.get(path),
+                               self.model.source)
+        try:
+            out = rule(builder, layer.get("config", {}), list(inputs))
+        except Unsupported as exc:
+            self.problems.append((name, cls, str(exc)))
+            return REFUSED
+        return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    result = []
+    for name in names:
+        seen[name] = seen.get(name, -1) + 1
+        result.append(name if seen[name] == 0 else f"{name}_{seen[name]}")
+    return result
+
+
+__all__ = ["build_graph", "scan_layers"]

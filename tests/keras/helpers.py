@@ -1,0 +1,70 @@
+"""Convert a Keras model three ways (live, .keras, .h5), run the .tflite in LiteRT and compare
+with Keras's own predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeport.lite.converter import TFLiteConverter
+from tests.oracles.litert import run_litert
+
+RELATIVE_TOLERANCE = 2e-4  # of the output's scale, max |output|
+
+
+def keras_outputs(model, inputs) -> list[np.ndarray]:
+    out = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+
+
+def assert_close(got, want, tolerance=RELATIVE_TOLERANCE):
+    assert got.shape == want.shape, f"shape {got.shape} != Keras's {want.shape}"
+    scale = max(float(np.max(np.abs(want))), 1e-6)
+    error = float(np.max(np.abs(got - want)))
+    assert error <= tolerance * scale, f"max error {error} > {tolerance} * {scale}"
+
+
+def convert_all(model, tmp_path, formats=("live", "keras", "h5")) -> dict[str, bytes]:
+    """The .tflite bytes from each source format."""
+    converted = {}
+    for fmt in formats:
+        if fmt == "live":
+            converted[fmt] = TFLiteConverter.from_keras_model(model).convert()
+        else:
+            path = tmp_path / f"model.{fmt}"
+            model.save(path)
+            converted[fmt] = TFLiteConverter.from_keras_file(path).convert()
+    return converted
+
+
+def check_model(model, inputs, tmp_path, formats=("live", "keras", "h5"), reference=False,
+                tolerance=RELATIVE_TOLERANCE) -> dict[str, bytes]:
+    """Every format's .tflite run in LiteRT matches Keras's predictions."""
+    want = keras_outputs(model, inputs)
+    converted = convert_all(model, tmp_path, formats)
+    for fmt, tflite in converted.items():
+        got = run_litert(tflite, [np.asarray(x, np.float32) for x in inputs], reference=reference)
+        assert len(got) == len(want), fmt
+        for g, w in zip(got, want):
+            assert_close(g, w, tolerance)
+    return converted
+
+
+def randomize_batch_norms(model, seed=0):
+    """Realistic BatchNormalization statistics (positive variances, non-zero means, gammas
+    and betas), so that folding is exercised and outputs are not degenerate."""
+    import keras
+
+    rng = np.random.default_rng(seed)
+    for layer in _all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32)
+                               if i in (0, 3) else
+                               rng.normal(0, 0.2, w.shape).astype(np.float32)
+                               for i, w in enumerate(layer.get_weights())])
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)

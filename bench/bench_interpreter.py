@@ -17,8 +17,6 @@ Ratios only mean something within one run: these machines are shared and absolut
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import os
 import platform
 import statistics
@@ -38,6 +36,7 @@ from ai_edge_litert.interpreter import Interpreter as LiteRT, OpResolverType  # 
 import edgeport  # noqa: E402
 from edgeport.io import atomic_write  # noqa: E402
 from edgeport.lite import Interpreter, register_custom_op  # noqa: E402
+from edgeport.runtime.threads import blas_threads  # noqa: E402
 from tests.corpus import mediapipe_models  # noqa: E402
 from tests.custom_ops import MEDIAPIPE_CUSTOM_OPS  # noqa: E402
 from tests.test_mediapipe_models import CUSTOM_OP_MODELS, input_range  # noqa: E402
@@ -71,43 +70,6 @@ class ModelResult:
     steps: list[tuple[str, float, float, float]] = field(default_factory=list)
     dispatch: float | None = None  # seconds per invoke of the executor loop with no-op kernels
     ours_all_threads: Timing | None = None  # edgeport with BLAS on every core
-
-
-# -- BLAS threads -------------------------------------------------------------------------------
-def _openblas_thread_functions():
-    """(get, set) of the OpenBLAS thread count NumPy loaded, through ctypes (what threadpoolctl
-    does), or None where NumPy's BLAS is something else."""
-    try:
-        paths = {line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines()
-                 if "openblas" in line.rsplit("/", 1)[-1].lower()}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        lib = ctypes.CDLL(path)
-        for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
-            get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
-            set_ = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
-            if get is not None and set_ is not None:
-                return get, set_
-    return None
-
-
-BLAS_THREADS = _openblas_thread_functions()
-
-
-@contextlib.contextmanager
-def blas_threads(n: int | None):
-    """Run the block with NumPy's OpenBLAS on ``n`` threads (None: leave it as it is)."""
-    if n is None or BLAS_THREADS is None:
-        yield
-        return
-    get, set_ = BLAS_THREADS
-    before = get()
-    set_(n)
-    try:
-        yield
-    finally:
-        set_(before)
 
 
 # -- timing -------------------------------------------------------------------------------------
@@ -268,15 +230,13 @@ def bench_model(name: str, path: Path, runs: int, warmup: int) -> ModelResult:
             lambda: LiteRT(model_path=str(path), num_threads=1,
                            experimental_op_resolver_type=OpResolverType.BUILTIN_REF),
             name, path, runs, warmup)
-    # edgeport on one BLAS thread, as LiteRT gets one thread: the comparison the targets mean.
-    with blas_threads(1):
-        ours, invokers = time_runtime(lambda: Interpreter(model_path=str(path)),
-                                      name, path, runs, warmup, ProfiledInvoke)
+    # edgeport on one thread (its default), as LiteRT gets one: the comparison the targets mean.
+    ours, invokers = time_runtime(lambda: Interpreter(model_path=str(path), num_threads=1),
+                                  name, path, runs, warmup, ProfiledInvoke)
     result = ModelResult(name, xnnpack, ref, ours)
-    if BLAS_THREADS is not None and (os.cpu_count() or 1) > 1:
-        with blas_threads(os.cpu_count()):
-            result.ours_all_threads, _ = time_runtime(
-                lambda: Interpreter(model_path=str(path)), name, path, runs, warmup)
+    if (os.cpu_count() or 1) > 1:  # num_threads=-1: BLAS keeps its own default, every core
+        result.ours_all_threads, _ = time_runtime(
+            lambda: Interpreter(model_path=str(path), num_threads=-1), name, path, runs, warmup)
     if not ours.error:
         executor = invokers[1].executor
         with blas_threads(1):
@@ -309,9 +269,7 @@ def machine_info() -> list[str]:
              f"- NumPy {np.__version__}; BLAS: {_blas()}",
              f"- edgeport {getattr(edgeport, '__version__', '?')}; "
              f"ai-edge-litert {_version('ai-edge-litert')}. LiteRT runs on 1 thread and so does "
-             "edgeport's BLAS in the main table"
-             + ("" if BLAS_THREADS else " (not here: NumPy's BLAS thread count could not be "
-                "set, so edgeport ran with its default threads)") + "."]
+             "edgeport (num_threads=1, its default) in the main table."]
     env = {k: v for k, v in os.environ.items()
            if k.startswith(("OPENBLAS", "OMP_", "MKL_", "NVPL_")) or k.endswith("_NUM_THREADS")}
     if env:
@@ -351,8 +309,6 @@ def _blas() -> str:
         text += "; threadpoolctl: " + (", ".join(pools) or "no pools")
     except ImportError:
         text += "; threadpoolctl not installed"
-    if BLAS_THREADS is not None:
-        text += f"; OpenBLAS default threads: {BLAS_THREADS[0]()}"
     return text
 
 

@@ -333,3 +333,29 @@ def test_construction_errors_are_edgeport_errors(tmp_path):
         Interpreter(model_path=tmp_path / "missing.tflite")
     with pytest.raises(ValueError):
         Interpreter()
+
+
+# -- threads ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("num_threads, expected", [(None, 1), (1, 1), (2, 2)])
+def test_num_threads_limits_blas_threads_while_invoking(no_custom_ops, num_threads, expected):
+    """num_threads is the thread count kernels get, as in LiteRT (1 when not given); kernels
+    see it as NumPy's BLAS thread count while the model runs, and it is restored after."""
+    from threadpoolctl import threadpool_info
+
+    def blas_thread_counts():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before = blas_thread_counts()
+    seen = []
+
+    def scale(inputs, options):
+        seen.append(blas_thread_counts())
+        return scale_op(inputs, options)
+
+    register_custom_op(CUSTOM_OP, scale)
+    ours = Interpreter(model_content=write_tflite(custom_op_graph()), num_threads=num_threads)
+    ours.allocate_tensors()
+    run(ours, [np.ones((2, 3), np.float32)])
+    assert seen[-1] and all(n == expected for n in seen[-1])
+    assert blas_thread_counts() == before

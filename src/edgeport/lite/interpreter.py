@@ -76,7 +76,8 @@ class Interpreter:
             if not 0 <= subgraph_index < len(graphs):
                 raise TensorError(f"{self._source}: no subgraph {subgraph_index}")
             self._executors[subgraph_index] = GraphExecutor(
-                graphs[subgraph_index], self._kernels, self._source, self._preserve)
+                graphs[subgraph_index], self._kernels, self._source, self._preserve,
+                self.num_threads)
         return self._executors[subgraph_index]
 
     def _index_of(self, subgraph_index: int = 0) -> dict[str, int]:

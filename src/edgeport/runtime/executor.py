@@ -18,6 +18,7 @@ from ..errors import EdgeportError, GraphError, InterpreterStateError
 from ..graph import Graph, Op, concrete_shape
 from ..ops import TensorSpec
 from ..shapes import Kernel, infer_specs
+from .threads import blas_threads
 
 
 @dataclass
@@ -33,8 +34,9 @@ class GraphExecutor:
     """Executes ``graph`` with ``kernels`` (from `bind_kernels`)."""
 
     def __init__(self, graph: Graph, kernels: Mapping[int, Kernel], source: str = "model",
-                 preserve_all_tensors: bool = False):
+                 preserve_all_tensors: bool = False, num_threads: int | None = None):
         self.graph = graph
+        self.num_threads = num_threads
         self.kernels = kernels
         self.source = source
         self.preserve_all_tensors = preserve_all_tensors
@@ -87,7 +89,7 @@ class GraphExecutor:
         self.op_times = [] if profile else None
         step = None
         try:
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), blas_threads(self.num_threads):
                 for step in self.steps:
                     start = time.perf_counter() if profile else 0.0
                     results = step.kernel([values[n] if n is not None else None

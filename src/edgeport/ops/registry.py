@@ -68,7 +68,12 @@ class OpDef:
         outputs = list(result) if isinstance(result, (tuple, list)) else [result]
         activation = attrs.get("fused_activation_function", "NONE")
         if activation != "NONE":
-            outputs[0] = apply_activation(outputs[0], activation, self.name)
+            out = outputs[0]
+            # A result the kernel just allocated is overwritten in place (saving a pass over
+            # memory); anything else (a view, a constant, an input) gets a new array.
+            owned = out.flags.writeable and all(_memory_of(out) is not _memory_of(x)
+                                                for x in inputs if x is not None)
+            outputs[0] = apply_activation(out, activation, self.name, in_place=owned)
         return outputs
 
     def prepare(self, op: Op, graph: Graph) -> Kernel:
@@ -80,16 +85,26 @@ class OpDef:
         return lambda inputs: self.run(attrs, inputs)
 
 
-def apply_activation(x: np.ndarray, name: str, op_name: str = "") -> np.ndarray:
-    """A TFLite fused activation (ActivationFunctionType) applied to a float result."""
+def _memory_of(array: np.ndarray):
+    """The array that owns the memory ``array`` views."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def apply_activation(x: np.ndarray, name: str, op_name: str = "",
+                     in_place: bool = False) -> np.ndarray:
+    """A TFLite fused activation (ActivationFunctionType) applied to a float result; with
+    ``in_place`` it overwrites ``x``."""
+    out = x if in_place else None
     if name == "RELU":
-        return np.maximum(x, 0, dtype=x.dtype)
+        return np.maximum(x, 0, out=out, dtype=x.dtype)
     if name == "RELU6":
-        return np.clip(x, 0, 6).astype(x.dtype, copy=False)
+        return np.clip(x, 0, 6, out=out if out is not None else np.empty_like(x))
     if name == "RELU_N1_TO_1":
-        return np.clip(x, -1, 1).astype(x.dtype, copy=False)
+        return np.clip(x, -1, 1, out=out if out is not None else np.empty_like(x))
     if name == "TANH":
-        return np.tanh(x)
+        return np.tanh(x, out=out)
     if name == "SIGN_BIT":
         return np.signbit(x).astype(x.dtype)
     raise UnsupportedOpError(f"{op_name}: unknown fused activation {name!r}")

@@ -68,9 +68,19 @@ class ResizeBilinear(Resize):
         dx = (xs - x0.astype(np.float32))[None, :, None]
         top, bottom = x[:, y0], x[:, y1]
         # TFLite's float expression, term by term and in the same order, so float32 rounding
-        # agrees: v00*(1-dy)*(1-dx) + v10*dy*(1-dx) + v01*(1-dy)*dx + v11*dy*dx.
-        return (top[:, :, x0] * (1 - dy) * (1 - dx) + bottom[:, :, x0] * dy * (1 - dx)
-                + top[:, :, x1] * (1 - dy) * dx + bottom[:, :, x1] * dy * dx)
+        # agrees: v00*(1-dy)*(1-dx) + v10*dy*(1-dx) + v01*(1-dy)*dx + v11*dy*dx; evaluated in
+        # place in two output-sized buffers rather than a dozen temporaries.
+        out = np.take(top, x0, axis=2)
+        out *= 1 - dy
+        out *= 1 - dx
+        term = np.empty_like(out)
+        for rows, columns, wy, wx in ((bottom, x0, dy, 1 - dx), (top, x1, 1 - dy, dx),
+                                      (bottom, x1, dy, dx)):
+            np.take(rows, columns, axis=2, out=term)
+            term *= wy
+            term *= wx
+            out += term
+        return out
 
 
 def bilinear_coordinates(in_size: int, out_size: int, align_corners: bool, half_pixel: bool):

@@ -39,7 +39,8 @@ from edgeport.lite import Interpreter, register_custom_op  # noqa: E402
 from edgeport.runtime.threads import blas_threads  # noqa: E402
 from tests.corpus import mediapipe_models  # noqa: E402
 from tests.custom_ops import MEDIAPIPE_CUSTOM_OPS  # noqa: E402
-from tests.test_mediapipe_models import CUSTOM_OP_MODELS, input_range  # noqa: E402
+from tests.corpus import CUSTOM_OP_MODELS  # noqa: E402
+from tests.test_mediapipe_models import input_range  # noqa: E402
 
 BIG_BATCH = 16
 ANCHORS = ROOT.parent / "shared" / "reference" / "anchors.md"

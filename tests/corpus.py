@@ -68,6 +68,22 @@ def mediapipe_model_names() -> list[str]:
                       if n.startswith(PREFIX) and n.endswith(".tflite"))
 
 
+# The custom ops of each corpus model that has any (inspected with the tflite schema; edgeport's
+# reader must agree, see tests/test_mediapipe_models.py). LiteRT's reference resolver has none
+# of them; models listed here need a NumPy implementation registered to run in edgeport.
+CUSTOM_OP_MODELS = {
+    "face_landmark_with_attention": {"Landmarks2TransformMatrix", "TransformLandmarks",
+                                     "TransformTensorBilinear"},
+    "selfie_segmentation": {"Convolution2DTransposeBias"},
+    "selfie_segmentation_landscape": {"Convolution2DTransposeBias"},
+}
+
+
+def runnable_model_names() -> list[str]:
+    """The corpus models that use builtin ops only (LiteRT and edgeport run them as they are)."""
+    return [name for name in mediapipe_model_names() if name not in CUSTOM_OP_MODELS]
+
+
 def mediapipe_model(name: str) -> Path:
     """One corpus model by name; fails (with the fetch command) if the wheel is missing."""
     return mediapipe_models()[name]

@@ -42,21 +42,14 @@ from edgeport.export.tflite import write_tflite
 from edgeport.frontends.tflite import read_tflite
 from edgeport.graph import Graph
 from edgeport.lite import Interpreter, register_custom_op
-from tests.corpus import mediapipe_model, mediapipe_model_names
+from tests.corpus import (CUSTOM_OP_MODELS, mediapipe_model, mediapipe_model_names,
+                          runnable_model_names)
 from tests.custom_ops import MEDIAPIPE_CUSTOM_OPS, convolution_2d_transpose_bias
 from tests.opmodels import Input, op_graph
 from tests.oracles.litert import run_edgeport, run_litert
 
-# The custom ops of each model that has any (inspected with the tflite schema; edgeport's
-# reader must agree, see test_custom_op_models_are_refused).
-CUSTOM_OP_MODELS = {
-    "face_landmark_with_attention": {"Landmarks2TransformMatrix", "TransformLandmarks",
-                                     "TransformTensorBilinear"},
-    "selfie_segmentation": {"Convolution2DTransposeBias"},
-    "selfie_segmentation_landscape": {"Convolution2DTransposeBias"},
-}
 NAMES = mediapipe_model_names()
-RUNNABLE = [name for name in NAMES if name not in CUSTOM_OP_MODELS]
+RUNNABLE = runnable_model_names()
 SELFIE = [name for name in CUSTOM_OP_MODELS
           if CUSTOM_OP_MODELS[name] <= set(MEDIAPIPE_CUSTOM_OPS)]
 

@@ -21,18 +21,8 @@ from edgeport.frontends.tflite import read_tflite
 from edgeport.graph import Graph, Op, QuantParams, Tensor
 from edgeport.ops import OpDef, registry
 from edgeport.tflite_schema import CUSTOM_CODE, builtin_op_codes, builtin_op_names
-from tests.corpus import (add_chain_graph, custom_op_graph, feature_graph, mediapipe_model,
-                          mediapipe_model_names)
-
-# The corpus models that use mediapipe's own custom ops, which LiteRT's default resolver does not
-# have: for these only the Graph round trip is checked, not a run. test_custom_op_list_is_exact
-# keeps this list honest.
-NEEDS_MEDIAPIPE_CUSTOM_OPS = {
-    "face_landmark_with_attention",  # Landmarks2TransformMatrix, TransformLandmarks, ...
-    "selfie_segmentation",  # Convolution2DTransposeBias
-    "selfie_segmentation_landscape",  # Convolution2DTransposeBias
-}
-
+from tests.corpus import (CUSTOM_OP_MODELS, add_chain_graph, custom_op_graph, feature_graph,
+                          mediapipe_model, mediapipe_model_names, runnable_model_names)
 
 # -- comparing graphs -------------------------------------------------------------------------
 
@@ -181,8 +171,7 @@ def test_corpus_round_trip_is_lossless(name):
     assert write_tflite(second) == written, "writing is not deterministic"
 
 
-@pytest.mark.parametrize("name", [n for n in mediapipe_model_names()
-                                  if n not in NEEDS_MEDIAPIPE_CUSTOM_OPS])
+@pytest.mark.parametrize("name", runnable_model_names())
 def test_corpus_rewritten_file_runs_identically_in_litert(name):
     """Every corpus model LiteRT can run (those with mediapipe's custom ops it cannot; the
     list is checked below) gives identical outputs from the rewritten file."""
@@ -193,12 +182,12 @@ def test_corpus_rewritten_file_runs_identically_in_litert(name):
 
 @pytest.mark.parametrize("name", mediapipe_model_names())
 def test_custom_op_list_is_exact(name):
-    """NEEDS_MEDIAPIPE_CUSTOM_OPS names exactly the corpus models with custom ops."""
+    """CUSTOM_OP_MODELS names exactly the corpus models with custom ops."""
     model = tflite.Model.GetRootAs(mediapipe_model(name).read_bytes(), 0)
     uses_custom = any(max(model.OperatorCodes(i).BuiltinCode(),
                           model.OperatorCodes(i).DeprecatedBuiltinCode()) == CUSTOM_CODE
                       for i in range(model.OperatorCodesLength()))
-    assert uses_custom == (name in NEEDS_MEDIAPIPE_CUSTOM_OPS)
+    assert uses_custom == (name in CUSTOM_OP_MODELS)
 
 
 # -- synthetic models -------------------------------------------------------------------------

@@ -14,13 +14,21 @@ from .errors import (EdgeportError, GraphError, InterpreterStateError, ModelForm
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("lite",)
+_LAZY_SUBMODULES = ("lite", "config", "test", "debugging")
 
 
 def __getattr__(name):
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'edgeport' has no attribute {name!r}")
+
+
+def device(name):
+    """``with edgeport.device("/GPU:1"):`` places the ops of models loaded for the jax backend
+    inside the block on that device (tf.device)."""
+    from .runtime.placement import device as _device
+
+    return _device(name)
 
 
 def load_tflite(path):
@@ -39,4 +47,5 @@ def save_tflite(graph, path):
 
 __all__ = ["EdgeportError", "GraphError", "InterpreterStateError", "ModelFormatError",
            "QuantizationError", "TensorError", "UnsupportedLayerError", "UnsupportedOpError",
-           "load_tflite", "save_tflite", "lite", "__version__"]
+           "load_tflite", "save_tflite", "lite", "config", "test", "debugging", "device",
+           "__version__"]

@@ -4,6 +4,7 @@
     edgeport run MODEL --input x.npy [--output out.npz]   or   --random [--seed N] [--batch N]
     edgeport bench MODEL [--batch N] [--runs N] [--warmup N] [--profile]
     edgeport convert MODEL(.keras|.h5|.tflite) -o OUT.tflite
+    edgeport devices                            the CPU and GPUs, like nvidia-smi
     edgeport demo [--output-dir DIR]            all of the above on the built-in example
 
 Errors edgeport raises on purpose (`EdgeportError`: a corrupt model, an input of the wrong
@@ -126,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the .tflite file to write (atomically)")
     convert.set_defaults(command=convert_command)
 
+    devices = commands.add_parser(
+        "devices", parents=[common], help="list the CPU and the GPUs (like nvidia-smi)",
+        description="List this machine's devices: the CPU, and each NVIDIA GPU with its memory, "
+                    "utilization, compute capability and driver. No GPU is not an error.")
+    devices.set_defaults(command=devices_command)
+
     demo = commands.add_parser(
         "demo", parents=[common], help="the main job on the built-in example model",
         description="Write the built-in example model (a small image classifier) as .tflite, "
@@ -158,6 +165,13 @@ def convert_command(args) -> int:
     print("  " + ", ".join(f"{n} {op_type}" for op_type, n in
                           sorted(usage.items(), key=lambda item: (-item[1], item[0]))))
     return 0
+
+
+# -- devices ----------------------------------------------------------------------------------
+def devices_command(args) -> int:
+    from .runtime.devices import devices_command as show_devices
+
+    return show_devices(args)
 
 
 # -- demo -------------------------------------------------------------------------------------

@@ -35,14 +35,126 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     return fixed, shift
 
 
-def multiply_by_quantized_multiplier(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
-    """MultiplyByQuantizedMultiplier on int32 values (as int64): a left shift, gemmlowp's
-    SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT (round half away from zero).
-    The saturating case (both factors INT32_MIN) cannot occur for 8/16-bit inputs."""
-    left, right = max(shift, 0), max(-shift, 0)
-    product = (x.astype(np.int64) << left) * multiplier
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def wrap_int32(x: np.ndarray) -> np.ndarray:
+    """Values as C++ int32 arithmetic leaves them (two's complement wrap-around), in int64."""
+    return (np.asarray(x, np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)
+
+
+def saturating_rounding_doubling_high_mul(a, b) -> np.ndarray:
+    """gemmlowp's SaturatingRoundingDoublingHighMul on int32 values (returned as int64):
+    ``(a * b + nudge) / 2**31`` with ``nudge = 2**30`` for a non-negative product and
+    ``1 - 2**30`` otherwise, C division truncating toward zero; INT32_MIN * INT32_MIN, the one
+    overflow, saturates to INT32_MAX."""
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    product = a * b
     nudged = product + np.where(product >= 0, 1 << 30, 1 - (1 << 30))
-    high = np.sign(nudged) * (np.abs(nudged) >> 31)  # C++ division truncates toward zero
-    mask = (1 << right) - 1
-    threshold = (mask >> 1) + (high < 0)
-    return (high >> right) + ((high & mask) > threshold)
+    high = np.sign(nudged) * (np.abs(nudged) >> 31)
+    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, high)
+
+
+def rounding_divide_by_pot(x, exponent) -> np.ndarray:
+    """gemmlowp's RoundingDivideByPOT: ``x / 2**exponent`` rounded half away from zero
+    (``exponent`` may be an array, one per element or channel)."""
+    x, exponent = np.asarray(x, np.int64), np.asarray(exponent, np.int64)
+    mask = (np.int64(1) << exponent) - 1
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> exponent) + ((x & mask) > threshold)
+
+
+def multiply_by_quantized_multiplier(x, multiplier, shift) -> np.ndarray:
+    """MultiplyByQuantizedMultiplier (common.h, double rounding): ``x * 2**max(shift, 0)`` as
+    int32, SaturatingRoundingDoublingHighMul by the Q31 ``multiplier``, then RoundingDivideByPOT
+    by ``max(-shift, 0)``. ``multiplier`` and ``shift`` may be per-element/channel arrays."""
+    shift = np.asarray(shift, np.int64)
+    shifted = wrap_int32(np.asarray(x, np.int64) << np.maximum(shift, 0))
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier),
+                                  np.maximum(-shift, 0))
+
+
+def quantize_multipliers(reals) -> tuple[np.ndarray, np.ndarray]:
+    """`quantize_multiplier` over an array of real multipliers: (multipliers, shifts)."""
+    pairs = [quantize_multiplier(float(r)) for r in np.ravel(reals)]
+    return (np.array([m for m, _ in pairs], np.int64), np.array([s for _, s in pairs], np.int64))
+
+
+# -- gemmlowp fixed-point functions (fixedpoint/fixedpoint.h), on int64 arrays holding int32
+# raw values. A FixedPoint<int32, I> has I integer bits and 31 - I fractional bits; its product
+# with a FixedPoint<J> is a FixedPoint<I + J> whose raw value is SaturatingRoundingDoublingHighMul.
+
+def saturating_left_shift(x, exponent: int) -> np.ndarray:
+    """SaturatingRoundingMultiplyByPOT with a positive exponent: ``x << exponent``, saturated
+    to the int32 range."""
+    threshold = (1 << (31 - exponent)) - 1
+    x = np.asarray(x, np.int64)
+    return np.where(x > threshold, INT32_MAX, np.where(x < -threshold, INT32_MIN, x << exponent))
+
+
+def exp_on_interval_between_negative_one_quarter_and_0_excl(a: np.ndarray) -> np.ndarray:
+    """exp(a) for a FixedPoint<0> in [-1/4, 0): a Taylor expansion around -1/8,
+    exp(-1/8) * (1 + x + x**2/2 + x**3/6 + x**4/24) with x = a + 1/8."""
+    mul = saturating_rounding_doubling_high_mul
+    x = a + (1 << 28)  # a + 1/8
+    x2 = mul(x, x)
+    x3 = mul(x2, x)
+    x4 = mul(x2, x2)
+    x4_over_4 = rounding_divide_by_pot(x4, 2)
+    poly = rounding_divide_by_pot(mul(x4_over_4 + x3, 715827883) + x2, 1)  # 715827883: 1/3
+    constant_term = 1895147668  # exp(-1/8)
+    return constant_term + mul(constant_term, x + poly)
+
+
+def exp_on_negative_values(a: np.ndarray, integer_bits: int) -> np.ndarray:
+    """gemmlowp exp_on_negative_values: exp(a) as a FixedPoint<0> for a FixedPoint<I> a <= 0,
+    by exp on [-1/4, 0) times a barrel shifter of exp(-2**k) constants."""
+    fractional_bits = 31 - integer_bits
+    a = np.asarray(a, np.int64)
+    one_quarter = 1 << (fractional_bits - 2)
+    a_mod_quarter_minus_one_quarter = (a & (one_quarter - 1)) - one_quarter
+    result = exp_on_interval_between_negative_one_quarter_and_0_excl(
+        saturating_left_shift(a_mod_quarter_minus_one_quarter, integer_bits))
+    remainder = a_mod_quarter_minus_one_quarter - a
+    barrel = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308),
+              (2, 39332535), (3, 720401), (4, 242))
+    for exponent, multiplier in barrel:  # multiplier = exp(-2**exponent) in Q0.31
+        if integer_bits > exponent:
+            bit = (remainder & (1 << (fractional_bits + exponent))) != 0
+            result = np.where(bit, saturating_rounding_doubling_high_mul(result, multiplier),
+                              result)
+    if integer_bits > 5:
+        result = np.where(a < -(1 << (36 - integer_bits)), 0, result)
+    return np.where(a == 0, INT32_MAX, result)
+
+
+def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
+    """gemmlowp one_over_one_plus_x_for_x_in_0_1: 1 / (1 + a) for a FixedPoint<0> a in [0, 1),
+    by three Newton-Raphson steps in FixedPoint<2>, as a FixedPoint<0>."""
+    mul = saturating_rounding_doubling_high_mul
+    total = np.asarray(a, np.int64) + INT32_MAX  # RoundingHalfSum(a, One)
+    half_denominator = np.sign(total + 0.5).astype(np.int64) * ((np.abs(total) + 1) >> 1)
+    x = 1515870810 + mul(half_denominator, -1010580540)  # 48/17 - 32/17 * d
+    for _ in range(3):
+        one_minus_half_denominator_times_x = (1 << 29) - mul(half_denominator, x)
+        x = x + saturating_left_shift(mul(x, one_minus_half_denominator_times_x), 2)
+    return saturating_left_shift(x, 1)
+
+
+def count_leading_zeros32(x: np.ndarray) -> np.ndarray:
+    """CountLeadingZeros of non-negative int32 values."""
+    x = np.asarray(x, np.int64)
+    bits = np.zeros(x.shape, np.int64)
+    nonzero = x > 0
+    bits[nonzero] = np.floor(np.log2(x[nonzero])).astype(np.int64)
+    # log2 in float may round up just below a power of two: correct by one where it did.
+    bits -= (np.int64(1) << bits) > np.where(nonzero, x, 1)
+    return np.where(nonzero, 31 - bits, 32)
+
+
+def calculate_input_radius(integer_bits: int, left_shift: int, total_signed_bits: int = 31):
+    """CalculateInputRadius (quantization_util.cc): the largest input difference whose
+    rescaled value still fits the fixed-point format."""
+    radius = ((1 << integer_bits) - 1) * (1 << (total_signed_bits - integer_bits)) \
+        / (1 << left_shift)
+    return int(math.floor(radius))

@@ -3,6 +3,9 @@ with Keras's own predictions."""
 
 from __future__ import annotations
 
+import contextlib
+from unittest import mock
+
 import numpy as np
 
 from edgeport.lite.converter import TFLiteConverter
@@ -47,6 +50,33 @@ def check_model(model, inputs, tmp_path, formats=("live", "keras", "h5"), refere
         for g, w in zip(got, want):
             assert_close(g, w, tolerance)
     return converted
+
+
+@contextlib.contextmanager
+def numpy_initializers(seed=0):
+    """Draw Keras's random weight initializers with NumPy while building a model: on the jax
+    backend every new weight shape otherwise compiles a random kernel (~0.3 s each), which
+    makes building a keras.applications model take 10-25 s. Only the values' source changes
+    (same shapes, dtypes and distributions), which is all these tests need."""
+    from keras.src.backend.jax import random as jax_random
+
+    rng = np.random.default_rng(seed)
+
+    def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+        return rng.uniform(minval, maxval, shape).astype(dtype or "float32")
+
+    def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+        return rng.normal(mean, stddev, shape).astype(dtype or "float32")
+
+    def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+        values = rng.normal(0.0, 1.0, shape)
+        while np.any(outside := np.abs(values) > 2):  # jax truncates at two deviations
+            values[outside] = rng.normal(0.0, 1.0, int(outside.sum()))
+        return (mean + stddev * values).astype(dtype or "float32")
+
+    with mock.patch.multiple(jax_random, uniform=uniform, normal=normal,
+                             truncated_normal=truncated_normal):
+        yield
 
 
 def randomize_batch_norms(model, seed=0):

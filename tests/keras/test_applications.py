@@ -9,16 +9,48 @@ import pytest
 from edgeport.frontends.keras import load_keras
 from edgeport.lite.converter import TFLiteConverter
 from edgeport.passes import optimize
-from tests.keras.helpers import assert_close, keras_outputs, randomize_batch_norms
+from tests.keras.helpers import (assert_close, keras_outputs, numpy_initializers,
+                                 randomize_batch_norms)
 from tests.oracles.litert import run_litert
 
 keras = pytest.importorskip("keras")
 
 
-def test_mobilenet_v2_matches_keras(tmp_path):
+def application(name, size):
+    """keras.applications ``name`` with random weights, no final softmax and realistic
+    batch-norm statistics, for ``size`` x ``size`` images."""
     keras.utils.set_random_seed(0)
-    model = keras.applications.MobileNetV2(weights=None, classifier_activation=None,
-                                           input_shape=(96, 96, 3))
+    with numpy_initializers():
+        model = getattr(keras.applications, name)(weights=None, classifier_activation=None,
+                                                  input_shape=(size, size, 3))
+    randomize_batch_norms(model)
+    return model
+
+
+# The smallest inputs each architecture accepts (Xception needs 71), to keep the tests fast;
+# models that include their preprocessing (Rescaling/Normalization) get pixel values.
+APPLICATIONS = {"MobileNetV3Small": (32, 255.0), "EfficientNetB0": (32, 255.0),
+                "ResNet50": (32, 1.0), "DenseNet121": (32, 1.0), "NASNetMobile": (32, 1.0),
+                "Xception": (71, 1.0)}
+
+
+@pytest.mark.parametrize("name", list(APPLICATIONS))
+def test_application_matches_keras(name, tmp_path):
+    size, pixel_range = APPLICATIONS[name]
+    model = application(name, size)
+    x = np.random.default_rng(0).uniform(0 if pixel_range > 1 else -1, pixel_range,
+                                         (2, size, size, 3)).astype(np.float32)
+    want = keras_outputs(model, [x])[0]
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    tflite = TFLiteConverter.from_keras_file(path).convert()
+    assert_close(run_litert(tflite, [x], reference=False)[0], want)
+
+
+def test_mobilenet_v2_matches_keras(tmp_path):
+    with numpy_initializers():
+        model = keras.applications.MobileNetV2(weights=None, classifier_activation=None,
+                                               input_shape=(96, 96, 3))
     randomize_batch_norms(model)
     x = np.random.default_rng(0).uniform(-1, 1, (2, 96, 96, 3)).astype(np.float32)
     want = keras_outputs(model, [x])[0]

@@ -49,7 +49,7 @@ def test_unsupported_option_found_while_building(tmp_path):
     x = layers.Conv1D(2, 3, padding="causal", name="causal")(inp)
     x = layers.ReLU(threshold=0.5, name="thresh")(x)
     model = keras.Model(inp, layers.Dense(2, name="after")(inp))
-    model2 = keras.Model(inp, [x, layers.Activation("softsign", name="soft")(inp)])
+    model2 = keras.Model(inp, [x, layers.Softmax(axis=1, name="soft")(inp)])
     with pytest.raises(UnsupportedLayerError, match="'causal' \\(Conv1D\\).*'soft'"):
         TFLiteConverter.from_keras_model(model2).convert()
     TFLiteConverter.from_keras_model(model).convert()  # the rest converts

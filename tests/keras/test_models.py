@@ -62,7 +62,8 @@ def test_batch_norm_and_activations_are_fused():
 @pytest.mark.parametrize("activation", ["relu", "relu6", "sigmoid", "tanh", "softmax",
                                         "log_softmax", "swish", "silu", "hard_swish",
                                         "hard_silu", "hard_sigmoid", "gelu", "elu", "selu",
-                                        "leaky_relu", "linear", "exponential"])
+                                        "leaky_relu", "linear", "exponential", "softplus",
+                                        "softsign"])
 def test_activation(tmp_path, activation):
     inp = keras.Input((10,))
     out = layers.Activation(activation)(layers.Dense(7)(inp))
@@ -120,9 +121,13 @@ def test_conv1d_and_pool1d(tmp_path, pool):
     lambda: [layers.GlobalMaxPooling2D(keepdims=True)],
     lambda: [layers.Normalization(mean=[0.1, 0.2, 0.3], variance=[1.0, 2.0, 3.0])],
     lambda: [layers.ReLU(max_value=2.0, negative_slope=0.1)],
+    lambda: [layers.ReLU(threshold=0.5)],
+    lambda: [layers.ReLU(threshold=0.3, max_value=1.0)],
+    lambda: [layers.ReLU(threshold=0.4, negative_slope=0.2, max_value=3.0)],
 ], ids=["separable", "transpose_same", "transpose_valid", "groups", "layernorm", "prelu",
         "leaky", "elu", "softmax", "permute", "upsample", "upsample_bilinear", "crop",
-        "globalmax_keepdims", "normalization", "relu_options"])
+        "globalmax_keepdims", "normalization", "relu_options", "relu_threshold",
+        "relu_threshold_max", "relu_threshold_slope_max"])
 def test_image_layers(tmp_path, build):
     inp = keras.Input((6, 6, 3))
     x = inp
@@ -144,3 +149,85 @@ def test_merge_layers(tmp_path):
     model = keras.Model([a, b, c], outs)
     check_model(model, [rand(2, 4, 5, seed=i) for i in range(3)], tmp_path,
                 formats=("live", "keras", "h5"))
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv2d_transpose_any_batch(tmp_path, padding):
+    """The output_shape input is computed from the input's batch at run time."""
+    inp = keras.Input((5, 4, 3))
+    model = keras.Model(inp, layers.Conv2DTranspose(4, 3, strides=2, padding=padding)(inp))
+    model.layers[1].set_weights([rand(3, 3, 4, 3), rand(4, seed=1)])
+    converted = check_model(model, [rand(3, 5, 4, 3)], tmp_path, formats=("live", "h5"))
+    types = [op.type for op in optimize(load_keras(model)).ops]
+    assert types == ["SHAPE", "STRIDED_SLICE", "CONCATENATION", "TRANSPOSE_CONV"]
+    from edgeport.lite import Interpreter
+
+    for batch in (1, 3):
+        runner = Interpreter(model_content=converted["live"])
+        runner.resize_tensor_input(0, [batch, 5, 4, 3])
+        runner.allocate_tensors()
+        x = rand(batch, 5, 4, 3, seed=batch)
+        runner.set_tensor(runner.get_input_details()[0]["index"], x)
+        runner.invoke()
+        got = runner.get_tensor(runner.get_output_details()[0]["index"])
+        np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: [layers.Resizing(9, 5)],
+    lambda: [layers.Resizing(4, 3)],
+    lambda: [layers.Resizing(12, 4, interpolation="nearest")],
+    lambda: [layers.Resizing(3, 4, interpolation="nearest")],
+    lambda: [layers.CenterCrop(3, 4)],
+    lambda: [layers.CenterCrop(6, 5)],
+], ids=["resize_bilinear_up", "resize_bilinear_down", "resize_nearest_up",
+        "resize_nearest_down", "center_crop", "center_crop_odd"])
+def test_resizing_and_cropping_layers(tmp_path, build):
+    inp = keras.Input((6, 6, 3))
+    x = inp
+    for layer in build():
+        x = layer(x)
+    check_model(keras.Model(inp, x), [rand(2, 6, 6, 3)], tmp_path, formats=("live", "keras"))
+
+
+@pytest.mark.parametrize("axes,shapes", [(1, [(7,), (7,)]), (-1, [(7,), (7,)]),
+                                         ((2, 1), [(3, 5), (5, 4)]), ((2, 2), [(3, 5), (4, 5)]),
+                                         ((1, 1), [(5, 3), (5, 4)]), ((1, 2), [(5, 3), (4, 5)])])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_dot(tmp_path, axes, shapes, normalize):
+    a, c = (keras.Input(s) for s in shapes)
+    model = keras.Model([a, c], layers.Dot(axes, normalize=normalize)([a, c]))
+    check_model(model, [rand(3, *shapes[0]), rand(3, *shapes[1], seed=1)], tmp_path,
+                formats=("live",))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float32"])
+def test_embedding(tmp_path, dtype):
+    inp = keras.Input((6,), dtype=dtype)
+    x = layers.Embedding(11, 4)(inp)
+    model = keras.Model(inp, layers.Dense(3)(x))
+    ids = np.random.default_rng(0).integers(0, 11, (3, 6)).astype(dtype)
+    want = model.predict(ids, verbose=0)
+    from tests.oracles.litert import run_litert
+    from edgeport.lite.converter import TFLiteConverter
+
+    path = tmp_path / "embedding.keras"
+    model.save(path)
+    for tflite in (TFLiteConverter.from_keras_model(model).convert(),
+                   TFLiteConverter.from_keras_file(path).convert()):
+        got = run_litert(tflite, [ids], reference=False)[0]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_keras_ops_on_tensors(tmp_path):
+    """x + 3.0, 2.0 - x, x * y recorded as keras.ops operations (as in MobileNetV3's
+    hard-sigmoid) next to layers with weights, through every format."""
+    a, c = keras.Input((4, 5)), keras.Input((4, 5))
+    x = layers.Dense(5, name="d1")(a)
+    y = layers.ReLU(6.0)(x + 3.0) * (1.0 / 6.0)
+    z = layers.Dense(5, name="d2")(2.0 - y) / 4.0
+    out = layers.Add()([keras.ops.maximum(z, c), keras.ops.minimum(x, 0.5) * c])
+    model = keras.Model([a, c], out)
+    types = [layer["class_name"] for layer in model.get_config()["layers"]]
+    assert "Subtract" in types and "Multiply" in types  # the ops, not layers
+    check_model(model, [rand(3, 4, 5), rand(3, 4, 5, seed=1)], tmp_path)

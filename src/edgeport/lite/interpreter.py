@@ -15,6 +15,7 @@ from ..errors import InterpreterStateError, TensorError, UnsupportedOpError
 from ..frontends.tflite import read_tflite
 from ..graph import Graph, Tensor
 from ..ops import missing_ops
+from ..runtime.backends import make_executor
 from ..runtime.executor import GraphExecutor
 from ..shapes import bind_kernels
 
@@ -37,7 +38,9 @@ class Interpreter:
     def __init__(self, model_path: str | os.PathLike | None = None,
                  model_content: bytes | None = None, experimental_delegates=None,
                  num_threads: int | None = None, experimental_op_resolver_type=None,
-                 experimental_preserve_all_tensors: bool = False, **_ignored):
+                 experimental_preserve_all_tensors: bool = False, backend: str = "numpy",
+                 devices=None, strategy: str | None = None, placement=None,
+                 strict: bool | None = None, **_ignored):
         if (model_path is None) == (model_content is None):
             raise ValueError("give exactly one of model_path and model_content")
         self._source = str(model_path) if model_path is not None else "<model_content>"
@@ -54,6 +57,10 @@ class Interpreter:
                                      f"{', '.join(missing)}") from None
         self.num_threads = num_threads
         self._preserve = experimental_preserve_all_tensors
+        # edgeport's own: backend "numpy" (the reference) or "jax" (jit, GPUs, several
+        # devices with strategy "pipeline" or "data_parallel"; see edgeport.runtime.backends).
+        self._device_options = dict(backend=backend, devices=devices, strategy=strategy,
+                                    placement=placement, strict=strict)
         self._kernels = bind_kernels(self._graph, dict(_CUSTOM_OPS), self._source)
         self._executors: dict[int, GraphExecutor] = {}
         self._names = list(self._graph.tensors)
@@ -75,9 +82,9 @@ class Interpreter:
             graphs = self._graph.all_graphs()
             if not 0 <= subgraph_index < len(graphs):
                 raise TensorError(f"{self._source}: no subgraph {subgraph_index}")
-            self._executors[subgraph_index] = GraphExecutor(
+            self._executors[subgraph_index] = make_executor(
                 graphs[subgraph_index], self._kernels, self._source, self._preserve,
-                self.num_threads)
+                self.num_threads, **self._device_options)
         return self._executors[subgraph_index]
 
     def _index_of(self, subgraph_index: int = 0) -> dict[str, int]:
@@ -100,6 +107,10 @@ class Interpreter:
             raise TensorError(f"{self._source}: tensor {index} ({name!r}) is not an input of "
                               "the model; only inputs can be set or resized")
         return self._graph.inputs.index(name)
+
+    def placement_report(self):
+        """What ran where, the copies made between devices and the fallbacks (backend="jax")."""
+        return self._executor(0).placement_report()
 
     # -- the tf.lite.Interpreter API -------------------------------------------------------------
     def allocate_tensors(self) -> None:

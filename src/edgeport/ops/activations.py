@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .options import Bool, Float, Options
+from .quantized import float_lookup_kernel
 from .registry import OpDef, register_op
 
 
@@ -103,31 +104,72 @@ def gelu(x: np.ndarray, approximate: bool) -> np.ndarray:
 class Relu(UnaryOp):
     fn = staticmethod(relu)
 
+    def run_jax(self, attrs, x):
+        import jax.numpy as jnp
+
+        return jnp.maximum(x, 0)
+
 
 @register_op("RELU6")
 class Relu6(UnaryOp):
     fn = staticmethod(relu6)
+
+    def run_jax(self, attrs, x):
+        import jax.numpy as jnp
+
+        return jnp.clip(x, 0, 6)
 
 
 @register_op("RELU_N1_TO_1")
 class ReluN1To1(UnaryOp):
     fn = staticmethod(relu_n1_to_1)
 
+    def run_jax(self, attrs, x):
+        import jax.numpy as jnp
+
+        return jnp.clip(x, -1, 1)
+
 
 @register_op("LOGISTIC")
 class Logistic(UnaryOp):
     fn = staticmethod(logistic)
+
+    def prepare_integer(self, op, graph):
+        # activations.cc: 8-bit LOGISTIC is a LUTPopulate table of 1 / (1 + exp(-x)).
+        one = np.float32(1)
+        return float_lookup_kernel(lambda x: one / (one + np.exp(-x)), op, graph)
+
+    def run_jax(self, attrs, x):
+        import jax.numpy as jnp
+
+        # logistic's formula and cutoffs, in jax.numpy
+        y = jnp.where(x > LOGISTIC_UPPER_CUTOFF, 1, 1 / (1 + jnp.exp(-x)))
+        return jnp.where(x < LOGISTIC_LOWER_CUTOFF, jnp.exp(x), y).astype(x.dtype)
 
 
 @register_op("TANH")
 class Tanh(UnaryOp):
     fn = staticmethod(np.tanh)
 
+    def prepare_integer(self, op, graph):
+        # activations.cc: 8-bit TANH is a LUTPopulate table of tanh(x).
+        return float_lookup_kernel(np.tanh, op, graph)
+
+    def run_jax(self, attrs, x):
+        import jax.numpy as jnp
+
+        return jnp.tanh(x)
+
 
 @register_op("HARD_SWISH")
 class HardSwish(UnaryOp):
     options = Options("HardSwishOptions")
     fn = staticmethod(hard_swish)
+
+    def run_jax(self, attrs, x):
+        import jax.numpy as jnp
+
+        return x * jnp.clip(x + 3, 0, 6) / 6  # hard_swish's order: multiply, then divide
 
 
 @register_op("ELU")
@@ -139,6 +181,13 @@ class Elu(UnaryOp):
 class Exp(UnaryOp):
     options = Options("ExpOptions")
     fn = staticmethod(np.exp)
+
+
+@register_op("LOG")
+class Log(UnaryOp):
+    """Natural logarithm: -inf at 0, NaN below (as std::log); what softplus is built from."""
+
+    fn = staticmethod(np.log)
 
 
 @register_op("SQRT")
@@ -185,6 +234,12 @@ class Prelu(OpDef):
     def run_float(self, attrs, x, alpha):
         prelu_shape(x.shape, alpha.shape)
         return np.where(x >= 0, x, x * alpha)
+
+    def run_jax(self, attrs, x, alpha):
+        import jax.numpy as jnp
+
+        prelu_shape(x.shape, alpha.shape)
+        return jnp.where(x >= 0, x, x * alpha)
 
     def shape(self, attrs, x, alpha):
         return [prelu_shape(x.shape, alpha.shape)]

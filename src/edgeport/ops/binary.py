@@ -12,8 +12,10 @@ from typing import Callable
 
 import numpy as np
 
+from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from ..graph import Graph, Op
 from .options import Activation, Bool, Options
+from .quantized import activation_range, requantize, scale_zero
 from .registry import OpDef, register_op
 
 
@@ -49,6 +51,8 @@ class BinaryOp(OpDef):
         if (self.broadcast_6d_version is not None and x.shape != y.shape
                 and max(len(x.shape), len(y.shape)) > 4):
             return self.broadcast_6d_version
+        if x.dtype == np.int8:
+            return 2  # int8 kernels (uint8 ones are version 1)
         return 1
 
 
@@ -58,6 +62,18 @@ def clamp_to_finite(x: np.ndarray) -> np.ndarray:
         return x
     info = np.finfo(x.dtype)
     return np.clip(x, info.min, info.max)
+
+
+def binary_jax(name: str, x, y):
+    """The jax kernel of an elementwise op: jax.numpy's function ``name``, clamped to the
+    finite range as `BinaryOp.run_float` clamps."""
+    import jax.numpy as jnp
+
+    result = getattr(jnp, name)(x, y)
+    if not jnp.issubdtype(result.dtype, jnp.floating):
+        return result
+    info = jnp.finfo(result.dtype)
+    return jnp.clip(result, info.min, info.max)
 
 
 def divide(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -87,11 +103,58 @@ def minimum(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(x < y, x, y)
 
 
+def add_sub_kernel(op: Op, graph: Graph, sign: int):
+    """reference_integer_ops::Add (and Sub, ``sign`` -1) with add.cc's Prepare: both inputs
+    are centered, shifted left by 20 bits and rescaled to a common scale 2 * max(s1, s2)
+    (multipliers s_i / (2 max)); their sum (difference) is rescaled by
+    2 max / (2**20 * s_out), offset by the output zero point and clamped."""
+    (s1, z1), (s2, z2), (s_out, z_out) = (scale_zero(op, graph, name)
+                                          for name in (*op.inputs[:2], op.outputs[0]))
+    left_shift = 20
+    twice_max = np.float64(2 * max(s1, s2))  # float32 in TFLite, exact (a doubling)
+    m1, shift1 = quantize_multiplier(float(s1) / twice_max)
+    m2, shift2 = quantize_multiplier(float(s2) / twice_max)
+    m_out, shift_out = quantize_multiplier(twice_max / float(np.float32(1 << left_shift) * s_out))
+    low, high = activation_range(op, graph)
+    dtype = graph.tensors[op.outputs[0]].dtype
+
+    def kernel(inputs):
+        a = multiply_by_quantized_multiplier((inputs[0].astype(np.int64) - z1) << left_shift,
+                                             m1, shift1)
+        b = multiply_by_quantized_multiplier((inputs[1].astype(np.int64) - z2) << left_shift,
+                                             m2, shift2)
+        return [requantize(a + sign * b, m_out, shift_out, z_out, low, high, dtype)]
+
+    return kernel
+
+
+def mul_kernel(op: Op, graph: Graph):
+    """reference_integer_ops::Mul (mul.cc Prepare): the product of the centered inputs,
+    rescaled by s1 * s2 / s_out (multiplied and divided in float32), offset, clamped."""
+    (s1, z1), (s2, z2), (s_out, z_out) = (scale_zero(op, graph, name)
+                                          for name in (*op.inputs[:2], op.outputs[0]))
+    multiplier, shift = quantize_multiplier(float(s1 * s2 / s_out))
+    low, high = activation_range(op, graph)
+    dtype = graph.tensors[op.outputs[0]].dtype
+
+    def kernel(inputs):
+        product = (inputs[0].astype(np.int64) - z1) * (inputs[1].astype(np.int64) - z2)
+        return [requantize(product, multiplier, shift, z_out, low, high, dtype)]
+
+    return kernel
+
+
 @register_op("ADD")
 class Add(BinaryOp):
     options = Options("AddOptions", fused_activation_function=Activation, pot_scale_int16=Bool)
     fn = staticmethod(np.add)
     int64_version = 4
+
+    def run_jax(self, attrs, x, y):
+        return binary_jax("add", x, y)
+
+    def prepare_integer(self, op, graph):
+        return add_sub_kernel(op, graph, 1)
 
 
 @register_op("SUB")
@@ -101,12 +164,24 @@ class Sub(BinaryOp):
     int64_version = 4
     broadcast_6d_version = 3
 
+    def run_jax(self, attrs, x, y):
+        return binary_jax("subtract", x, y)
+
+    def prepare_integer(self, op, graph):
+        return add_sub_kernel(op, graph, -1)
+
 
 @register_op("MUL")
 class Mul(BinaryOp):
     options = Options("MulOptions", fused_activation_function=Activation)
     fn = staticmethod(np.multiply)
     int64_version = 5
+
+    def run_jax(self, attrs, x, y):
+        return binary_jax("multiply", x, y)
+
+    def prepare_integer(self, op, graph):
+        return mul_kernel(op, graph)
 
 
 @register_op("DIV")
@@ -124,6 +199,7 @@ class SquaredDifference(BinaryOp):
 
 @register_op("MAXIMUM")
 class Maximum(BinaryOp):
+    moves_data = True
     options = Options("MaximumMinimumOptions")
     fn = staticmethod(maximum)
     broadcast_6d_version = 3
@@ -131,6 +207,7 @@ class Maximum(BinaryOp):
 
 @register_op("MINIMUM")
 class Minimum(BinaryOp):
+    moves_data = True
     options = Options("MaximumMinimumOptions")
     fn = staticmethod(minimum)
     broadcast_6d_version = 3

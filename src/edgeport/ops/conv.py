@@ -13,6 +13,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..graph import Graph, Op
 from .common import conv_output_size, same_padding
 from .options import Activation, Int, Options, Padding, TensorTypeName
+from .quantized import weighted_sum_kernel
 from .registry import OpDef, register_op
 
 
@@ -81,6 +82,20 @@ def _dilations(attrs) -> tuple[int, int]:
     return attrs.get("dilation_h_factor", 1), attrs.get("dilation_w_factor", 1)
 
 
+def conv_jax(attrs, x, w, b, groups: int):
+    """The jax kernel of CONV_2D and DEPTHWISE_CONV_2D: one XLA convolution over NHWC input
+    and OHWI filter, with TFLite's padding (`conv_geometry`) and dilations, in float32
+    ("highest" precision: no TF32 on GPUs)."""
+    from jax import lax
+
+    _, pads = conv_geometry(attrs, x.shape[1:3], w.shape[1:3], _dilations(attrs))
+    out = lax.conv_general_dilated(x, w, strides_of(attrs), pads,
+                                   rhs_dilation=_dilations(attrs),
+                                   dimension_numbers=("NHWC", "OHWI", "NHWC"),
+                                   feature_group_count=groups, precision="highest")
+    return out if b is None else out + b
+
+
 # -- ops -------------------------------------------------------------------------------------
 @register_op("CONV_2D")
 class Conv2D(OpDef):
@@ -125,6 +140,13 @@ class Conv2D(OpDef):
         if b is not None:
             out += b  # TFLite adds the bias after the whole sum
         return out
+
+    def run_jax(self, attrs, x, w, b=None):
+        return conv_jax(attrs, x, w, b, _groups(x.shape, w.shape))
+
+    def prepare_integer(self, op, graph):
+        # reference_integer_ops::ConvPerChannel (conv.cc Prepare: per-channel multipliers)
+        return weighted_sum_kernel(self.run_float, op, graph, data=0, weights=1, bias=2)
 
     def version(self, op, graph):
         x, w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
@@ -187,6 +209,16 @@ class DepthwiseConv2D(OpDef):
             out += b
         return out
 
+    def run_jax(self, attrs, x, w, b=None):
+        # Input channel c feeds filters c*M .. c*M + M-1: a grouped convolution with one group
+        # per input channel, the [1, KH, KW, C*M] filter read as OHWI [C*M, KH, KW, 1].
+        _multiplier(x.shape, w.shape)
+        return conv_jax(attrs, x, w.transpose(3, 1, 2, 0), b, x.shape[3])
+
+    def prepare_integer(self, op, graph):
+        # reference_integer_ops::DepthwiseConvPerChannel (depthwise_conv.cc Prepare)
+        return weighted_sum_kernel(self.run_float, op, graph, data=0, weights=1, bias=2)
+
     def version(self, op, graph):
         if all_of(op, graph, np.int16):
             return 5
@@ -237,13 +269,18 @@ class TransposeConv(OpDef):
         taps = taps.reshape(n, in_h, in_w, kh, kw, n_out)
         # col2im: scatter-add each tap onto the canvas at stride steps.
         canvas = np.zeros((n, max((in_h - 1) * sh + kh, top + out_h),
-                           max((in_w - 1) * sw + kw, left + out_w), n_out), np.float32)
+                           max((in_w - 1) * sw + kw, left + out_w), n_out), taps.dtype)
         for i in range(kh):
             for j in range(kw):
                 canvas[:, i:i + (in_h - 1) * sh + 1:sh, j:j + (in_w - 1) * sw + 1:sw] += \
                     taps[:, :, :, i, j]
         out = canvas[:, top:top + out_h, left:left + out_w]
         return out + b if b is not None else np.ascontiguousarray(out)
+
+    def prepare_integer(self, op, graph):
+        # reference_integer_ops::TransposeConv: int32 scatter-accumulation, then per channel
+        # bias, multiplier and clamp (transpose_conv.cc Prepare: per-channel multipliers)
+        return weighted_sum_kernel(self.run_float, op, graph, data=2, weights=1, bias=3)
 
     def version(self, op, graph):
         if op.attrs.get("fused_activation_function", "NONE") != "NONE":

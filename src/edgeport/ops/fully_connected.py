@@ -7,6 +7,7 @@ import numpy as np
 from ..errors import UnsupportedOpError
 from .conv import all_of, dtype_of, is_hybrid, per_channel
 from .options import Activation, Bool, Enum, Options, TensorTypeName
+from .quantized import weighted_sum_kernel
 from .registry import OpDef, register_op
 
 
@@ -34,6 +35,17 @@ class FullyConnected(OpDef):
         if b is not None:
             out += b
         return out.reshape(out_shape)
+
+    # Every method this kernel uses exists on jax arrays (the jax backend traces it with
+    # "highest" matmul precision, so GPUs do not round to TF32).
+    run_jax = run_float
+
+    def prepare_integer(self, op, graph):
+        # reference_integer_ops::FullyConnected (per tensor: GetQuantizedConvolutionMultipler
+        # multiplies s_in * s_w in float32) or FullyConnectedPerChannel (double, per channel).
+        per_tensor = not per_channel(graph, op.inputs[1])
+        return weighted_sum_kernel(self.run_float, op, graph, data=0, weights=1, bias=2,
+                                   float_product=per_tensor)
 
     def version(self, op, graph):
         weights = op.inputs[1]

@@ -39,9 +39,20 @@ class Pad(_PadBase):
     def run_float(self, attrs, x, paddings):
         return pad(x, paddings)
 
+    def prepare_integer(self, op, graph):
+        # pad.cc: a quantized PAD fills with the output's zero point (the real value 0).
+        zero = int(graph.tensors[op.outputs[0]].quant.zero_point[0])
+        return lambda inputs: [pad(inputs[0], inputs[1], zero)]
+
+    def run_jax(self, attrs, x, paddings):
+        import jax.numpy as jnp
+
+        return jnp.pad(x, np.asarray(paddings, dtype=np.int64).reshape(x.ndim, 2))
+
 
 @register_op("PADV2")
 class PadV2(_PadBase):
+    moves_data = True  # pads with its constant_values input, already quantized
     options = Options("PadV2Options")
 
     def run_float(self, attrs, x, paddings, constant_values=None):

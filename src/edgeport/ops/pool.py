@@ -10,6 +10,7 @@ import numpy as np
 
 from .conv import conv_geometry, pad_nhwc, strides_of
 from .options import Activation, Int, Options, Padding
+from .quantized import activation_range
 from .registry import OpDef, register_op
 
 POOL_OPTIONS = Options("Pool2DOptions", padding=Padding, stride_w=Int, stride_h=Int,
@@ -55,6 +56,17 @@ class Pool2D(OpDef):
                 combine(result, tap, out=result)
         return result, pads
 
+    def reduce_jax(self, attrs, x, pad_value: float, combine):
+        """`reduce` in jax: one lax.reduce_window (``combine`` is lax.max or lax.add)."""
+        from jax import lax
+
+        _, pads = _geometry(attrs, x.shape)
+        window = (1, attrs["filter_height"], attrs["filter_width"], 1)
+        strides = (1, *strides_of(attrs), 1)
+        total = lax.reduce_window(x, x.dtype.type(pad_value), combine, window, strides,
+                                  ((0, 0), *pads, (0, 0)))
+        return total, pads
+
 
 def _geometry(attrs, x_shape):
     if len(x_shape) != 4:
@@ -68,6 +80,25 @@ class MaxPool2D(Pool2D):
         # -inf padding never wins: a SAME window always holds an in-image tap.
         return self.reduce(attrs, x, -np.inf, np.maximum)[0]
 
+    def run_jax(self, attrs, x):
+        from jax import lax
+
+        return self.reduce_jax(attrs, x, -np.inf, lax.max)[0]
+
+    def prepare_integer(self, op, graph):
+        # reference_integer_ops::MaxPool: the max of the in-image taps (padding with the
+        # type's minimum never wins), clamped to the fused activation's bounds. Input and
+        # output share their quantization parameters.
+        low, high = activation_range(op, graph)
+        attrs = op.attrs
+
+        def kernel(inputs):
+            x = inputs[0]
+            return [np.clip(self.reduce(attrs, x, np.iinfo(x.dtype).min, np.maximum)[0],
+                            low, high)]
+
+        return kernel
+
 
 @register_op("AVERAGE_POOL_2D")
 class AveragePool2D(Pool2D):
@@ -80,6 +111,36 @@ class AveragePool2D(Pool2D):
         cols = _in_image_taps(x.shape[2], total.shape[2], attrs["filter_width"],
                               attrs["stride_w"], left)
         return total / np.outer(rows, cols).astype(np.float32)[:, :, None]
+
+    def run_jax(self, attrs, x):
+        from jax import lax
+
+        total, ((top, _), (left, _)) = self.reduce_jax(attrs, x, 0.0, lax.add)
+        rows = _in_image_taps(x.shape[1], total.shape[1], attrs["filter_height"],
+                              attrs["stride_h"], top)
+        cols = _in_image_taps(x.shape[2], total.shape[2], attrs["filter_width"],
+                              attrs["stride_w"], left)
+        return total / np.outer(rows, cols).astype(np.float32)[:, :, None]
+
+    def prepare_integer(self, op, graph):
+        # reference_integer_ops::AveragePool: the int32 sum of the in-image taps divided by
+        # their count, rounded half away from zero in integers,
+        # (acc +- count / 2) / count with C's truncating division, then clamped.
+        low, high = activation_range(op, graph)
+        attrs = op.attrs
+
+        def kernel(inputs):
+            x = inputs[0]
+            total, ((top, _), (left, _)) = self.reduce(attrs, x.astype(np.int64), 0, np.add)
+            count = np.outer(
+                _in_image_taps(x.shape[1], total.shape[1], attrs["filter_height"],
+                               attrs["stride_h"], top),
+                _in_image_taps(x.shape[2], total.shape[2], attrs["filter_width"],
+                               attrs["stride_w"], left))[:, :, None]
+            rounded = np.sign(total) * ((np.abs(total) + count // 2) // count)
+            return [np.clip(rounded, low, high).astype(x.dtype)]
+
+        return kernel
 
 
 def _in_image_taps(in_size, out_size, filter_size, stride, pad_before) -> np.ndarray:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
 from .options import Bool, Options, TensorTypeName
+from .quantized import scale_zero
 from .registry import OpDef, register_op
 from .reshape import dtype_version, index_dtype, input_tensor, int_list, normalize_axes, \
     normalize_axis
@@ -38,6 +40,33 @@ class _Reducer(OpDef):
         return dtype_version(input_tensor(op, graph).dtype, self.versions)
 
 
+def quantized_mean(reducer: _Reducer, op, graph):
+    """MEAN as reference_ops::QuantizedMeanOrSum (reduce.h) with PrepareMeanOrSum's multiplier
+    s_in / s_out (double): the int32 sum of the raw inputs, centered by zp_in * n, times the
+    multiplier with 1/n folded in (k = min(floor(log2 n), 32, 31 + shift),
+    multiplier = (multiplier << k) / n, shift -= k), plus zp_out, clamped."""
+    (in_scale, in_zero), (out_scale, out_zero) = (scale_zero(op, graph, name)
+                                                  for name in (op.inputs[0], op.outputs[0]))
+    base_multiplier, base_shift = quantize_multiplier(float(in_scale) / float(out_scale))
+    info = np.iinfo(graph.tensors[op.outputs[0]].dtype)
+    keep_dims = op.attrs.get("keep_dims", False)
+
+    def kernel(inputs):
+        x, axis = inputs
+        axes = normalize_axes(axis, x.ndim)
+        count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+        shape = reducer.reduced_shape(x.shape, axes, keep_dims)
+        if count == 0:
+            return [np.zeros(shape, info.dtype)]
+        k = min(count.bit_length() - 1, 32, 31 + base_shift)
+        multiplier, shift = (base_multiplier << k) // count, base_shift - k
+        centered = wrap_int32(np.sum(x, axis=axes, dtype=np.int64) - in_zero * count)
+        out = multiply_by_quantized_multiplier(centered, multiplier, shift) + out_zero
+        return [np.clip(out, info.min, info.max).astype(info.dtype).reshape(shape)]
+
+    return kernel
+
+
 @register_op("MEAN")
 class Mean(_Reducer):
     def reduce(self, x, axes):
@@ -47,6 +76,15 @@ class Mean(_Reducer):
             total = np.sum(x, axis=axes, dtype=np.int64)
             return np.sign(total) * (np.abs(total) // count)
         return np.mean(x, axis=axes, dtype=x.dtype)
+
+    def prepare_integer(self, op, graph):
+        return quantized_mean(self, op, graph)
+
+    def run_jax(self, attrs, x, axis):
+        import jax.numpy as jnp
+
+        return jnp.mean(x, axis=normalize_axes(axis, x.ndim),
+                        keepdims=attrs.get("keep_dims", False))
 
 
 @register_op("SUM")
@@ -59,6 +97,7 @@ class Sum(_Reducer):
 
 @register_op("REDUCE_MAX")
 class ReduceMax(_Reducer):
+    moves_data = True
     def reduce(self, x, axes):
         # An empty reduction gives TFLite's initial value, numeric_limits<T>::lowest()
         # (-FLT_MAX for float, not -inf).
@@ -69,6 +108,7 @@ class ReduceMax(_Reducer):
 
 @register_op("ARG_MAX")
 class ArgMax(OpDef):
+    moves_data = True
     options = Options("ArgMaxOptions", output_type=TensorTypeName)
 
     def run_float(self, attrs, x, axis):

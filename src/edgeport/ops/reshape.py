@@ -72,6 +72,7 @@ def resolve_shape(new_shape, size: int) -> tuple[int, ...]:
 
 @register_op("RESHAPE")
 class Reshape(OpDef):
+    moves_data = True
     options = Options("ReshapeOptions", new_shape=IntList)
 
     def target(self, attrs, shape):
@@ -84,6 +85,8 @@ class Reshape(OpDef):
 
     def run_float(self, attrs, x, shape=None):
         return x.reshape(resolve_shape(self.target(attrs, shape), x.size))
+
+    run_jax = run_float  # only array methods, which jax arrays have too
 
     def shape(self, attrs, x, shape=None):
         if shape is None or shape.value is not None:
@@ -102,6 +105,7 @@ class Reshape(OpDef):
 
 @register_op("SQUEEZE")
 class Squeeze(OpDef):
+    moves_data = True
     options = Options("SqueezeOptions", squeeze_dims=IntList)
 
     def run_float(self, attrs, x):
@@ -113,6 +117,7 @@ class Squeeze(OpDef):
 
 @register_op("EXPAND_DIMS")
 class ExpandDims(OpDef):
+    moves_data = True
     options = Options("ExpandDimsOptions")
 
     def run_float(self, attrs, x, axis):
@@ -122,6 +127,7 @@ class ExpandDims(OpDef):
 
 @register_op("TRANSPOSE")
 class Transpose(OpDef):
+    moves_data = True
     options = Options("TransposeOptions")
 
     def run_float(self, attrs, x, perm):
@@ -145,6 +151,7 @@ class Transpose(OpDef):
 
 @register_op("SHAPE")
 class Shape(OpDef):
+    moves_data = True
     options = Options("ShapeOptions", out_type=TensorTypeName)
 
     def run_float(self, attrs, x):

@@ -82,6 +82,19 @@ class ResizeBilinear(Resize):
             out += term
         return out
 
+    def run_jax(self, attrs, x, size):
+        # run_float's coordinates (static) and float expression, as one jax expression.
+        height, width = output_size(size)
+        half_pixel = attrs.get("half_pixel_centers", False)
+        align = attrs.get("align_corners", False)
+        y, y0, y1 = bilinear_coordinates(x.shape[1], height, align, half_pixel)
+        xs, x0, x1 = bilinear_coordinates(x.shape[2], width, align, half_pixel)
+        dy = (y - y0.astype(np.float32))[:, None, None]
+        dx = (xs - x0.astype(np.float32))[None, :, None]
+        top, bottom = x[:, y0], x[:, y1]
+        return (top[:, :, x0] * (1 - dy) * (1 - dx) + bottom[:, :, x0] * dy * (1 - dx)
+                + top[:, :, x1] * (1 - dy) * dx + bottom[:, :, x1] * dy * dx)
+
 
 def bilinear_coordinates(in_size: int, out_size: int, align_corners: bool, half_pixel: bool):
     """ComputeInterpolationValues for every output index: the float32 source coordinate and
@@ -101,6 +114,7 @@ def bilinear_coordinates(in_size: int, out_size: int, align_corners: bool, half_
 
 @register_op("RESIZE_NEAREST_NEIGHBOR")
 class ResizeNearestNeighbor(Resize):
+    moves_data = True
     options = Options("ResizeNearestNeighborOptions", align_corners=Bool,
                       half_pixel_centers=Bool)
     version_3_options = ("half_pixel_centers", "align_corners")

@@ -85,6 +85,7 @@ def _axis_range(attrs, j, size, start, stop, stride) -> np.ndarray:
 
 @register_op("STRIDED_SLICE")
 class StridedSlice(OpDef):
+    moves_data = True
     options = Options("StridedSliceOptions", begin_mask=Int, end_mask=Int, ellipsis_mask=Int,
                       new_axis_mask=Int, shrink_axis_mask=Int, offset=Bool)
 
@@ -92,6 +93,8 @@ class StridedSlice(OpDef):
         eff_shape, ranges, shrink = strided_slice_plan(attrs, x.shape, begin, end, strides)
         out = x.reshape(eff_shape)[np.ix_(*ranges)]
         return out.reshape([n for n, s in zip(out.shape, shrink) if not s])
+
+    run_jax = run_float  # only array methods (indexing with np.ix_ is a gather in jax)
 
     def shape(self, attrs, x, begin, end, strides):
         if all(s.value is not None for s in (begin, end, strides)):
@@ -118,6 +121,7 @@ class StridedSlice(OpDef):
 
 @register_op("SLICE")
 class Slice(OpDef):
+    moves_data = True
     options = Options("SliceOptions")
 
     def run_float(self, attrs, x, begin, size):
@@ -144,6 +148,7 @@ class Slice(OpDef):
 
 @register_op("GATHER")
 class Gather(OpDef):
+    moves_data = True
     options = Options("GatherOptions", axis=Int, batch_dims=Int)
 
     def run_float(self, attrs, params, indices):
@@ -172,6 +177,7 @@ class Gather(OpDef):
 
 @register_op("SPLIT")
 class Split(OpDef):
+    moves_data = True
     options = Options("SplitOptions", num_splits=Int)
 
     def run_float(self, attrs, axis, x):
@@ -185,6 +191,7 @@ class Split(OpDef):
 
 @register_op("SPLIT_V")
 class SplitV(OpDef):
+    moves_data = True
     options = Options("SplitVOptions", num_splits=Int)
 
     def run_float(self, attrs, x, size_splits, axis):
@@ -209,6 +216,7 @@ class SplitV(OpDef):
 
 @register_op("PACK")
 class Pack(OpDef):
+    moves_data = True
     options = Options("PackOptions", values_count=Int, axis=Int)
 
     def run_float(self, attrs, *values):
@@ -221,6 +229,7 @@ class Pack(OpDef):
 
 @register_op("UNPACK")
 class Unpack(OpDef):
+    moves_data = True
     options = Options("UnpackOptions", num=Int, axis=Int)
 
     def run_float(self, attrs, x):
@@ -234,10 +243,18 @@ class Unpack(OpDef):
 
 @register_op("CONCATENATION")
 class Concatenation(OpDef):
+    # Quantized int8/int16 inputs must share the output's scale and zero point (concatenation.cc
+    # Prepare refuses others), so the integers are concatenated as they are.
+    moves_data = True
     options = Options("ConcatenationOptions", axis=Int, fused_activation_function=Activation)
 
     def run_float(self, attrs, *values):
         return np.concatenate(values, normalize_axis(attrs.get("axis", 0), values[0].ndim))
+
+    def run_jax(self, attrs, *values):
+        import jax.numpy as jnp
+
+        return jnp.concatenate(values, normalize_axis(attrs.get("axis", 0), values[0].ndim))
 
     def version(self, op, graph):
         return dtype_version(input_tensor(op, graph).dtype,

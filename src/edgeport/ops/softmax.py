@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..fixedpoint import (calculate_input_radius, count_leading_zeros32, exp_on_negative_values,
+                          one_over_one_plus_x_for_x_in_0_1, quantize_multiplier,
+                          rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
+                          wrap_int32)
 from .options import Activation, Float, Options
+from .quantized import scale_zero
 from .registry import OpDef, register_op
 
 # reference_ops::L2Normalization divides by max(||x||, epsilon) so that zero rows stay zero.
@@ -32,6 +37,48 @@ class Softmax(LastAxisOp):
         beta = x.dtype.type(attrs["beta"])
         shift = x.max(axis=-1, keepdims=True) if beta >= 0 else x.min(axis=-1, keepdims=True)
         e = np.exp((x - shift) * beta)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def prepare_integer(self, op, graph):
+        # reference_ops::Softmax (softmax.h), the kernel BUILTIN_REF runs for 8-bit inputs, in
+        # gemmlowp fixed point. Prepare (PreprocessSoftmaxScaling): the input differences
+        # x - max are rescaled by beta * s_in into FixedPoint<5> (Q5.26), capped at 2**31 - 1;
+        # differences below diff_min (-CalculateInputRadius) have exp() = 0.
+        in_scale, _ = scale_zero(op, graph, op.inputs[0])
+        real = min(float(np.float32(op.attrs["beta"])) * float(in_scale) * (1 << 26),
+                   (1 << 31) - 1.0)
+        multiplier, left_shift = quantize_multiplier(real)
+        diff_min = -calculate_input_radius(5, left_shift)
+        info = np.iinfo(graph.tensors[op.outputs[0]].dtype)
+
+        def kernel(inputs):
+            x = inputs[0].astype(np.int64)
+            diff = x - x.max(axis=-1, keepdims=True)
+            inside = diff >= diff_min
+            # MultiplyByQuantizedMultiplierGreaterThanOne, then exp -> FixedPoint<0>
+            scaled = saturating_rounding_doubling_high_mul(wrap_int32(diff << left_shift),
+                                                           multiplier)
+            exps = np.where(inside, exp_on_negative_values(scaled, 5), 0)
+            # Sum in FixedPoint<12> (Rescale<12>: a rounding right shift by 12)
+            total = rounding_divide_by_pot(exps, 12).sum(axis=-1, keepdims=True)
+            # GetReciprocal: 1 / total as FixedPoint<0> times 2**num_bits_over_unit
+            headroom = count_leading_zeros32(total)
+            bits_over_unit = 12 - headroom
+            reciprocal = one_over_one_plus_x_for_x_in_0_1((total << headroom) - (1 << 31))
+            # exp * reciprocal, scaled to the output's 1/2**bits steps and offset by its min
+            out = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(reciprocal, exps),
+                                         bits_over_unit + 31 - info.bits) + info.min
+            out = np.where(inside, np.clip(out, info.min, info.max), info.min)
+            return [out.astype(info.dtype)]
+
+        return kernel
+
+    def run_jax(self, attrs, x):
+        import jax.numpy as jnp
+
+        beta = x.dtype.type(attrs["beta"])
+        shift = x.max(axis=-1, keepdims=True) if beta >= 0 else x.min(axis=-1, keepdims=True)
+        e = jnp.exp((x - shift) * beta)
         return e / e.sum(axis=-1, keepdims=True)
 
 

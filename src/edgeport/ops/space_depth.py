@@ -30,6 +30,7 @@ def check_divisible(op_name: str, what: str, size: int, divisor: int) -> None:
 
 @register_op("DEPTH_TO_SPACE")
 class DepthToSpace(BlockOp):
+    moves_data = True
     options = Options("DepthToSpaceOptions", block_size=Int)
 
     def run_float(self, attrs, x):
@@ -40,9 +41,12 @@ class DepthToSpace(BlockOp):
         # (n, h, row i, w, column j, c): output pixel (h * block + i, w * block + j).
         return blocks.transpose(0, 1, 3, 2, 4, 5).reshape(n, h * block, w * block, -1)
 
+    run_jax = run_float  # only array methods, which jax arrays have too
+
 
 @register_op("SPACE_TO_DEPTH")
 class SpaceToDepth(BlockOp):
+    moves_data = True
     options = Options("SpaceToDepthOptions", block_size=Int)
 
     def run_float(self, attrs, x):
@@ -53,3 +57,5 @@ class SpaceToDepth(BlockOp):
         blocks = x.reshape(n, h // block, block, w // block, block, c)
         # (n, h, w, row i, column j, c): channel (i * block + j) * c_in + c.
         return blocks.transpose(0, 1, 3, 2, 4, 5).reshape(n, h // block, w // block, -1)
+
+    run_jax = run_float

@@ -7,10 +7,11 @@ from __future__ import annotations
 from ..graph import Graph
 from .cleanup import remove_dead_code, remove_identities
 from .constant_folding import fold_constants
+from .cse import eliminate_common_subexpressions
 from .fusion import fold_batch_norms, fold_padding, fuse_activations
 
-DEFAULT_PASSES = (remove_identities, fold_constants, fold_batch_norms, fuse_activations,
-                  fold_padding, remove_dead_code)
+DEFAULT_PASSES = (remove_identities, fold_constants, eliminate_common_subexpressions,
+                  fold_batch_norms, fuse_activations, fold_padding, remove_dead_code)
 
 
 def optimize(graph: Graph, passes=DEFAULT_PASSES) -> Graph:
@@ -21,5 +22,6 @@ def optimize(graph: Graph, passes=DEFAULT_PASSES) -> Graph:
     return graph
 
 
-__all__ = ["DEFAULT_PASSES", "fold_batch_norms", "fold_constants", "fold_padding", "fuse_activations",
-           "optimize", "remove_dead_code", "remove_identities"]
+__all__ = ["DEFAULT_PASSES", "eliminate_common_subexpressions", "fold_batch_norms",
+           "fold_constants", "fold_padding", "fuse_activations", "optimize", "remove_dead_code",
+           "remove_identities"]

@@ -5,13 +5,19 @@ from __future__ import annotations
 from ..graph import Graph
 from ..ops import get_op
 
+# Ops that expand weights stored compressed (float16 or int8 behind DEQUANTIZE, sparse behind
+# DENSIFY): the runtime expands them once at load, and folding them would only grow the file.
+DECOMPRESSING_OPS = frozenset({"DEQUANTIZE", "DENSIFY"})
+
 
 def fold_constants(graph: Graph) -> Graph:
     """Replace every op whose inputs are all constant by constants holding its outputs
     (computed with edgeport's reference kernels). Ops with a graph output stay, so that the
-    model keeps an op producing each output. Guarantees: outputs unchanged."""
+    model keeps an op producing each output, and so do DECOMPRESSING_OPS, so that compressed
+    weights stay compressed. Guarantees: outputs unchanged, the file does not grow."""
     for op in list(graph.ops):
-        if op.is_custom or any(n in graph.outputs for n in op.outputs):
+        if (op.is_custom or op.type in DECOMPRESSING_OPS
+                or any(n in graph.outputs for n in op.outputs)):
             continue
         tensors = [graph.tensors[n] if n is not None else None for n in op.inputs]
         if not tensors or any(t is not None and not t.is_constant for t in tensors):

@@ -47,6 +47,20 @@ def is_model(layer_config: dict) -> bool:
     return layer_config.get("class_name") in MODEL_CLASSES
 
 
+def is_operation(layer_config: dict) -> bool:
+    """A keras.ops operation recorded in a Functional model (``x + 3.0`` -> ``Add``): module
+    ``keras.src.ops.*`` in .keras files; Keras 3's legacy .h5 files drop the module, but an
+    operation's config is only its name (every layer's also has trainable, dtype...), and
+    its calls are Keras 3 ``{"args": ...}`` nodes."""
+    module = str(layer_config.get("module") or "")
+    if module:
+        return module.startswith("keras.src.ops.")
+    nodes = layer_config.get("inbound_nodes") or []
+    return (set(layer_config.get("config", {})) <= {"name"} and bool(nodes)
+            and all(isinstance(node, dict) for node in nodes)
+            and not is_model(layer_config) and layer_config.get("class_name") != "InputLayer")
+
+
 def child_layers(model_config: dict) -> list[dict]:
     """The layers of a model config, in ``model.layers`` order (how Keras keys its weights):
     a Sequential's InputLayer is not one of its ``layers``, a Functional's is."""
@@ -99,6 +113,10 @@ def _read_v3_weights(model_config, group, prefix, out, source) -> None:
     numbered in ``model.layers`` order, under ``layers/``; its arrays are ``vars/0``, ``1``..."""
     used: dict[str, int] = {}
     for layer in child_layers(model_config):
+        if is_operation(layer):
+            # a keras.ops operation (x + 3.0) is no layer: not in model.layers, no weights
+            out[(*prefix, layer_name(layer))] = []
+            continue
         key = to_snake_case(layer.get("class_name", ""))
         used[key] = used.get(key, -1) + 1
         key = key if used[key] == 0 else f"{key}_{used[key]}"

@@ -67,9 +67,13 @@ class LayerBuilder:
         return name
 
     def op(self, op_type: str, inputs: list[str | None], attrs: dict | None = None,
-           n_outputs: int = 1, suffix: str | None = None):
+           n_outputs: int = 1, suffix: str | None = None, dtype=np.float32):
         """Emit one op; returns its output tensor name (a list when ``n_outputs`` > 1).
-        Output shapes come from the op's shape rule, else from running its kernel on zeros."""
+        Ops on known values are run (their values kept: a SHAPE -> STRIDED_SLICE chain
+        has a value with batch 1 while building, the graph still computes it at run time);
+        other output shapes come from the op's shape rule, else from running its kernel on
+        zeros. ``dtype`` is the output dtype of ops that take it from their output tensor
+        (CAST)."""
         definition = get_op(op_type)
         attrs = {**(definition.options.defaults if definition.options else {}), **(attrs or {})}
         outputs = [self.graph.unique_name(f"{self.name}/{suffix or op_type.lower()}")
@@ -77,11 +81,18 @@ class LayerBuilder:
         for i, name in enumerate(outputs):
             if i:
                 outputs[i] = name = self.graph.unique_name(f"{outputs[0]}:{i}")
-            self.graph.add_tensor(Tensor(name, (), np.float32))
+            self.graph.add_tensor(Tensor(name, (), dtype))
         op = Op(op_type, list(inputs), outputs, attrs, origin=self.name)
         specs = [None if n is None else self.specs[n] for n in inputs]
-        shapes = definition.shape(attrs, *specs)
-        if shapes is not None:
+        known = [None if s is None else s.value for s in specs]
+        batched = any(n in self.dynamic for n in inputs if n is not None)
+        if all(n is None or v is not None for n, v in zip(inputs, known)):
+            values = definition.prepare(op, self.graph)(known)  # constant (shape) arithmetic
+            results = [TensorSpec(tuple(v.shape), v.dtype, v) for v in values]
+        elif (values := definition.value(attrs, *specs)) is not None:
+            # SHAPE of a tensor: its output holds the batch size, it has no batch dimension
+            results, batched = [TensorSpec(tuple(v.shape), v.dtype, v) for v in values], False
+        elif (shapes := definition.shape(attrs, *specs)) is not None:
             # a shape rule gives no dtype: float ops output the dtype of their float data
             given = [s.dtype for s in specs if s is not None]
             dtype = next((d for d in given if np.issubdtype(d, np.floating)), given[0])
@@ -91,7 +102,6 @@ class LayerBuilder:
             values = kernel([None if s is None else s.value if s.value is not None
                              else np.zeros(s.shape, s.dtype) for s in specs])
             results = [TensorSpec(tuple(v.shape), v.dtype) for v in values]
-        batched = any(n in self.dynamic for n in inputs if n is not None)
         for name, spec in zip(outputs, results):
             self.specs[name] = spec
             shape = spec.shape

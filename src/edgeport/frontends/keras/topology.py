@@ -17,7 +17,7 @@ from ...graph import Graph, Signature, Tensor
 from ...ops import TensorSpec
 from .archive import KerasModel, child_layers, is_model, layer_name
 from .builder import LayerBuilder, Unsupported, unsupported_error
-from .layers import get_rule
+from .layers import OPERATION_PREFIX, get_rule, rule_key
 
 REFUSED = object()  # the outputs of a layer that could not be converted
 
@@ -52,7 +52,7 @@ def scan_layers(model_config: dict) -> list[tuple[str, str, str]]:
         elif layer.get("registered_name") not in (None, cls) or (
                 module is not None and not str(module).startswith("keras")):
             problems.append((name, cls, "custom layer classes cannot be converted"))
-        elif get_rule(cls) is None:
+        elif get_rule(rule_key(layer)) is None:
             problems.append((name, cls, "edgeport has no rule for this layer"))
         elif cfg.get("data_format") == "channels_first":
             problems.append((name, cls, "data_format='channels_first' is not supported; "
@@ -81,6 +81,26 @@ def _refs(node) -> list[tuple[str, int, int]]:
         visit(node.get("args", []))
         return found
     return [(entry[0], int(entry[1]), int(entry[2])) for entry in node]
+
+
+TENSOR = object()  # marks where a tensor stands among an operation's arguments
+
+
+def _operation_args(node) -> list | None:
+    """An operation call's positional arguments, TENSOR where a tensor stands and the Python
+    value otherwise; None when the call is not one this frontend can read (keyword arguments,
+    nested structures)."""
+    if not isinstance(node, dict) or node.get("kwargs"):
+        return None
+    args = []
+    for value in node.get("args", []):
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            args.append(TENSOR)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            args.append(value)
+        else:
+            return None
+    return args
 
 
 def _endpoints(value) -> list[tuple[str, int, int]]:
@@ -175,7 +195,7 @@ class _Walker:
         outputs: dict[tuple[str, int], list | object] = {}
         for (name, node, _), tensor in zip(_endpoints(cfg["input_layers"]), inputs):
             outputs[(name, node)] = [tensor]
-        pending = [(name, k, _refs(node)) for name, layer in layers.items()
+        pending = [(name, k, _refs(node), node) for name, layer in layers.items()
                    if layer.get("class_name") != "InputLayer"
                    for k, node in enumerate(layer.get("inbound_nodes", []))]
         while pending:
@@ -187,13 +207,13 @@ class _Walker:
                                        f"is broken near {', '.join(missing)}")
             for item in ready:
                 pending.remove(item)
-                name, k, refs = item
+                name, k, refs, node = item
                 args = [outputs[(r[0], r[1])] for r in refs]
                 if any(a is REFUSED for a in args):
                     outputs[(name, k)] = REFUSED
                     continue
                 args = [a[r[2]] for a, r in zip(args, refs)]
-                result = self._call_layer(layers[name], prefix, args)
+                result = self._call_layer(layers[name], prefix, args, node)
                 outputs[(name, k)] = result
         result = []
         for name, node, index in _endpoints(cfg["output_layers"]):
@@ -203,14 +223,24 @@ class _Walker:
             result.append(produced[index])
         return result
 
-    def _call_layer(self, layer, prefix, inputs):
-        """One layer call: returns its output tensor names, or REFUSED."""
+    def _call_layer(self, layer, prefix, inputs, node=None):
+        """One layer call: returns its output tensor names, or REFUSED. A keras.ops operation
+        gets its positional arguments, Python numbers in place."""
         name = layer_name(layer)
         path = (*prefix, name)
         if is_model(layer):
             return self._call_model(layer, path, inputs)
         cls = layer["class_name"]
-        rule = get_rule(cls)
+        key = rule_key(layer)
+        rule = get_rule(key)
+        if key.startswith(OPERATION_PREFIX):
+            pattern = _operation_args(node)
+            if pattern is None:
+                self.problems.append((name, cls, "only keras.ops calls with positional tensor "
+                                                 "and number arguments are supported"))
+                return REFUSED
+            tensors = iter(inputs)
+            inputs = [next(tensors) if a is TENSOR else a for a in pattern]
         builder = LayerBuilder(self.graph, self.specs, self.dynamic, "/".join(path), cls,
                                layer.get("config", {}), self.model.weights.get(path),
                                self.model.source)

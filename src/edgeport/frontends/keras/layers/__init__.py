@@ -3,7 +3,9 @@
 A rule takes ``(b: LayerBuilder, cfg: dict, inputs: list[str])`` (``cfg`` is the layer's
 serialized config, ``inputs`` the tensor names of its call) and returns its output tensor
 name(s), emitting TFLite ops (NHWC, TFLite weight layouts) through ``b``. Rules raise
-``b.unsupported(reason)`` for options they cannot convert. Modules in this package are
+``b.unsupported(reason)`` for options they cannot convert. Rules for keras.ops operations
+(key ``"ops.<Class>"``, see `rule_key`) get their positional arguments in order, Python
+numbers included. Modules in this package are
 imported automatically, one per layer family.
 """
 
@@ -29,11 +31,25 @@ def keras_layer(*class_names: str):
     return decorate
 
 
-def get_rule(class_name: str) -> Callable | None:
-    return RULES.get(class_name)
+OPERATION_PREFIX = "ops."
+
+
+def rule_key(layer: dict) -> str:
+    """The key a layer's rule is registered under: its class name, or ``"ops.<Class>"`` for
+    the keras.ops operations a Functional model records when tensors are combined with Python
+    operators (``x + 3.0`` is an ``Add`` from module ``keras.src.ops.numpy``, not the Add
+    layer: its arguments include constants)."""
+    from ..archive import is_operation
+
+    cls = str(layer.get("class_name"))
+    return OPERATION_PREFIX + cls if is_operation(layer) else cls
+
+
+def get_rule(key: str) -> Callable | None:
+    return RULES.get(key)
 
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["RULES", "get_rule", "keras_layer"]
+__all__ = ["OPERATION_PREFIX", "RULES", "get_rule", "keras_layer", "rule_key"]

@@ -2,11 +2,14 @@
 
 Each activation is spelled with the TFLite ops the official converter uses, so that the fusion
 pass can fold RELU/RELU6 into the producing op: swish = x * LOGISTIC(x), hard_sigmoid =
-RELU6(x + 3) / 6 (Keras 3's definition), selu = scale * PRELU(ELU(x), alpha).
+RELU6(x + 3) / 6 (Keras 3's definition), selu = scale * PRELU(ELU(x), alpha); softplus
+and softsign, which have no TFLite op, in overflow-free forms from elementwise ops.
 """
 
 from __future__ import annotations
 
+
+import numpy as np
 
 from . import keras_layer
 
@@ -46,10 +49,23 @@ def apply_activation(b, x: str, spec) -> str:
         return b.op("GELU", [x], {"approximate": False})
     if name == "leaky_relu":
         return b.op("LEAKY_RELU", [x], {"alpha": 0.2})
+    if name == "softplus":
+        # log(1 + exp(x)) without overflow: max(x, 0) + log(1 + exp(-|x|))
+        tail = b.op("EXP", [b.op("MINIMUM", [x, negate(b, x)])])
+        log = b.op("LOG", [b.op("ADD", [tail, b.const(1.0)])])
+        return b.op("ADD", [b.op("RELU", [x]), log])
+    if name == "softsign":
+        # x / (1 + |x|), |x| = max(x, -x)
+        magnitude = b.op("MAXIMUM", [x, negate(b, x)])
+        return b.op("DIV", [x, b.op("ADD", [magnitude, b.const(1.0)])])
     if name == "selu":
         scaled = b.op("PRELU", [b.op("ELU", [x]), b.const([SELU_ALPHA])])
         return b.op("MUL", [scaled, b.const(SELU_SCALE)])
     raise b.unsupported(f"activation {name!r} is not supported")
+
+
+def negate(b, x: str) -> str:
+    return b.op("MUL", [x, b.const(-1.0)])
 
 
 @keras_layer("Activation")
@@ -62,8 +78,9 @@ def relu(b, cfg, inputs):
     x = inputs[0]
     max_value = cfg.get("max_value")
     slope = float(cfg.get("negative_slope") or 0.0)
-    if float(cfg.get("threshold") or 0.0) != 0.0:
-        raise b.unsupported("ReLU(threshold != 0) is not supported")
+    threshold = float(cfg.get("threshold") or 0.0)
+    if threshold != 0.0:
+        return thresholded_relu(b, x, threshold, max_value, slope)
     if slope != 0.0:
         x = b.op("LEAKY_RELU", [x], {"alpha": slope})
         return x if max_value is None else b.op("MINIMUM", [x, b.const(max_value)])
@@ -72,6 +89,23 @@ def relu(b, cfg, inputs):
     if float(max_value) == 6.0:
         return b.op("RELU6", [x])
     return b.op("MINIMUM", [b.op("RELU", [x]), b.const(max_value)])
+
+
+def thresholded_relu(b, x, threshold, max_value, slope) -> str:
+    """Keras's ReLU with a threshold t > 0: where(x > t, x, 0), clipped to max_value when set, minus slope * relu(t - x). TFLite has no select among our ops, so the
+    step is CAST(relu(x - t) -> bool -> float): x > t exactly when x - t > 0 (IEEE
+    subtraction of distinct floats never gives 0)."""
+    above = b.op("RELU", [b.op("ADD", [x, b.const(-threshold)])])
+    flag = b.op("CAST", [above], {"in_data_type": "FLOAT32", "out_data_type": "BOOL"},
+                dtype=np.bool_)
+    mask = b.op("CAST", [flag], {"in_data_type": "BOOL", "out_data_type": "FLOAT32"})
+    out = b.op("MUL", [x, mask])
+    if max_value is not None:
+        out = b.op("MINIMUM", [out, b.const(float(max_value))])  # Keras wants t >= 0
+    if slope == 0.0:
+        return out
+    below = b.op("RELU", [b.op("ADD", [negate(b, x), b.const(threshold)])])
+    return b.op("SUB", [out, b.op("MUL", [below, b.const(slope)])])
 
 
 @keras_layer("LeakyReLU")

@@ -114,7 +114,8 @@ def separable_conv2d(b, cfg, inputs):
 def conv2d_transpose(b, cfg, inputs):
     """TRANSPOSE_CONV; Keras stores the kernel (H, W, out, in), TFLite wants (out, H, W, in).
     The output size is Keras's: in * stride (same) or in * stride + max(k - stride, 0)
-    (valid)."""
+    (valid). With a dynamic batch the output_shape input is computed in the graph from the
+    input's SHAPE (the interpreter folds it once the input shape is known)."""
     x = inputs[0]
     kh, kw = pair(cfg["kernel_size"])
     filters = int(cfg["filters"])
@@ -126,7 +127,14 @@ def conv2d_transpose(b, cfg, inputs):
     kernel, bias = kernel_and_bias(b, cfg, (kh, kw, filters, channels), filters)
     size = [d * s + (max(k - s, 0) if mode == "VALID" else 0)
             for d, s, k in ((h, strides[0], kh), (w, strides[1], kw))]
-    out_shape = b.const([n, *size, filters], np.int32, "output_shape")
+    if x not in b.dynamic:
+        out_shape = b.const([n, *size, filters], np.int32, "output_shape")
+    else:  # the batch size is known at run time only: SHAPE(x)[:1] ++ [H, W, O]
+        batch = b.op("STRIDED_SLICE", [b.op("SHAPE", [x], {"out_type": "INT32"}),
+                                       *(b.const([v], np.int32, k) for k, v in
+                                         (("begin", 0), ("end", 1), ("strides", 1)))])
+        out_shape = b.op("CONCATENATION", [batch, b.const([*size, filters], np.int32,
+                                                          "output_hwc")], {"axis": 0})
     out = b.op("TRANSPOSE_CONV", [out_shape, b.const(np.transpose(kernel, (2, 0, 1, 3)),
                                                      suffix="kernel"), x,
                                   b.const(bias, suffix="bias")],

@@ -70,3 +70,15 @@ def rescaling(b, cfg, inputs):
     if np.any(offset != 0.0):
         x = b.op("ADD", [x, b.const(offset, suffix="offset")])
     return x
+
+
+@keras_layer("Embedding")
+def embedding(b, cfg, inputs):
+    """GATHER of rows of the [input_dim, output_dim] table; float indices are cast to int32
+    as Keras does."""
+    ids = inputs[0]
+    (table,) = b.weights((int(cfg["input_dim"]), int(cfg["output_dim"])))
+    if not np.issubdtype(b.specs[ids].dtype, np.integer):
+        ids = b.op("CAST", [ids], {"in_data_type": "FLOAT32", "out_data_type": "INT32"},
+                   dtype=np.int32)
+    return b.op("GATHER", [b.const(table, suffix="embeddings"), ids], {"axis": 0})

@@ -1,6 +1,8 @@
-"""Merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate."""
+"""Merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from . import keras_layer
 
@@ -28,3 +30,30 @@ def subtract(b, cfg, inputs):
 def concatenate(b, cfg, inputs):
     rank = b.rank(inputs[0])
     return b.op("CONCATENATION", inputs, {"axis": int(cfg.get("axis", -1)) % rank})
+
+
+@keras_layer("Dot")
+def dot(b, cfg, inputs):
+    """Keras's batch_dot: two [N, K] vectors -> SUM(x * y) as [N, 1]; two rank-3 tensors ->
+    BATCH_MATMUL, contracting axes 1 or 2 of each (adj_x / adj_y transpose them into place).
+    normalize=True first scales each input to unit L2 norm along its contracted axis."""
+    x, y = inputs
+    rank = b.rank(x)
+    axes = cfg.get("axes", -1)
+    axes = [int(a) % rank for a in (axes if isinstance(axes, (list, tuple)) else [axes] * 2)]
+    if rank != b.rank(y) or rank not in (2, 3) or 0 in axes:
+        raise b.unsupported(f"Dot of rank {rank} and {b.rank(y)} inputs over axes {axes} "
+                            "(only rank 2 or 3, non-batch axes)")
+    if cfg.get("normalize"):
+        x, y = (l2_normalize(b, t, axis) for t, axis in ((x, axes[0]), (y, axes[1])))
+    if rank == 2:
+        return b.op("SUM", [b.op("MUL", [x, y]), b.const([1], np.int32, "axis")],
+                    {"keep_dims": True})
+    return b.op("BATCH_MATMUL", [x, y], {"adj_x": axes[0] == 1, "adj_y": axes[1] == 2})
+
+
+def l2_normalize(b, x, axis) -> str:
+    """x / sqrt(max(sum(x^2), 1e-12)) along ``axis``, as keras.ops.normalize."""
+    squares = b.op("SUM", [b.op("MUL", [x, x]), b.const([axis], np.int32, "axis")],
+                   {"keep_dims": True})
+    return b.op("MUL", [x, b.op("RSQRT", [b.op("MAXIMUM", [squares, b.const(1e-12)])])])

@@ -1,4 +1,5 @@
-"""Spatial reshaping: ZeroPadding1D/2D, Cropping1D/2D, UpSampling1D/2D."""
+"""Spatial reshaping: ZeroPadding1D/2D, Cropping1D/2D, UpSampling1D/2D, Resizing,
+CenterCrop."""
 
 from __future__ import annotations
 
@@ -26,9 +27,25 @@ def zero_padding(b, cfg, inputs):
 
 @keras_layer("Cropping1D", "Cropping2D")
 def cropping(b, cfg, inputs):
-    x = inputs[0]
     dims = 1 if b.class_name.endswith("1D") else 2
-    crops = pads(cfg.get("cropping", 1 if dims == 1 else 0), dims)
+    return crop(b, inputs[0], pads(cfg.get("cropping", 1 if dims == 1 else 0), dims))
+
+
+@keras_layer("CenterCrop")
+def center_crop(b, cfg, inputs):
+    """The middle height x width window (the extra row/column, if odd, cut at the end)."""
+    x = inputs[0]
+    _, h, w, _ = b.shape(x)
+    target = int(cfg["height"]), int(cfg["width"])
+    if target[0] > h or target[1] > w:
+        raise b.unsupported(f"CenterCrop to {target} of a smaller {h}x{w} image (Keras "
+                            "resizes it)")
+    return crop(b, x, [((d - t) // 2, d - t - (d - t) // 2) for d, t in zip((h, w), target)])
+
+
+def crop(b, x, crops) -> str:
+    """STRIDED_SLICE cutting (before, after) off each spatial dim, batch and channels whole."""
+    dims = len(crops)
     shape = b.shape(x)
     begin = [0, *[c[0] for c in crops], 0]
     end = [0, *[shape[i + 1] - c[1] for i, c in enumerate(crops)], 0]
@@ -64,3 +81,20 @@ def upsampling1d(b, cfg, inputs):
     target = b.const([1, length * int(cfg.get("size", 2))], np.int32, "size")
     out = b.op("RESIZE_NEAREST_NEIGHBOR", [image, target])
     return b.reshape(out, list(b.shape(out)[2:]))
+
+
+@keras_layer("Resizing")
+def resizing(b, cfg, inputs):
+    """RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR to (height, width) with half-pixel centers,
+    as Keras 3 resizes (no antialiasing)."""
+    x = inputs[0]
+    if cfg.get("crop_to_aspect_ratio") or cfg.get("pad_to_aspect_ratio") or \
+            cfg.get("antialias"):
+        raise b.unsupported("crop_to_aspect_ratio, pad_to_aspect_ratio or antialias")
+    target = b.const([int(cfg["height"]), int(cfg["width"])], np.int32, "size")
+    mode = cfg.get("interpolation", "bilinear")
+    if mode == "bilinear":
+        return b.op("RESIZE_BILINEAR", [x, target], {"half_pixel_centers": True})
+    if mode == "nearest":
+        return b.op("RESIZE_NEAREST_NEIGHBOR", [x, target], {"half_pixel_centers": True})
+    raise b.unsupported(f"interpolation={mode!r}")

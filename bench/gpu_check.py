@@ -1,0 +1,135 @@
+"""GPU check for a machine with an NVIDIA GPU, jax's CUDA plugin and no network (issue 6, item 5).
+
+    python bench/gpu_check.py [--model MODEL.tflite] [--batches 1,32,256] [--runs N]
+
+1. lists the devices (edgeport.config, no framework started; then jax's logical devices);
+2. checks jax-GPU results against the NumPy reference on a MobileNetV2-sized model (by default
+   keras.applications.MobileNetV2(weights=None) at 224x224, converted by edgeport; keras must
+   be installed from the wheels that travel with the checkout): max |gpu - numpy| <= 1e-4 of
+   the output's scale;
+3. prints throughput (images/s) at each batch for numpy-CPU, jax-CPU and jax-GPU, and one
+   Markdown row per figure for BENCHMARKS.md (card, driver and date included).
+Exits 1 if the results disagree or no GPU is found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import edgeport  # noqa: E402
+import edgeport.config as config  # noqa: E402
+from edgeport.lite import Interpreter  # noqa: E402
+from edgeport.runtime.backends import make_executor  # noqa: E402
+
+
+class DeviceInterpreter(Interpreter):
+    """The Interpreter with the device options (what the lead's wiring adds to Interpreter)."""
+
+    def __init__(self, *args, backend="numpy", devices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._options = dict(backend=backend, devices=devices)
+
+    def _executor(self, subgraph_index: int = 0):
+        if subgraph_index not in self._executors:
+            self._executors[subgraph_index] = make_executor(
+                self._graph.all_graphs()[subgraph_index], self._kernels, self._source,
+                self._preserve, self.num_threads, **self._options)
+        return self._executors[subgraph_index]
+
+
+def mobilenet_v2() -> bytes:
+    import keras
+
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "mobilenet_v2.keras")
+        model.save(path)
+        return edgeport.lite.TFLiteConverter.from_keras_file(path).convert()
+
+
+def make(content: bytes, backend: str, device: str | None, batch: int):
+    interpreter = DeviceInterpreter(model_content=content, backend=backend,
+                                    devices=[device] if device else None)
+    detail = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(detail["index"], [batch, *detail["shape"][1:]])
+    interpreter.allocate_tensors()
+    x = np.random.default_rng(batch).uniform(-1, 1, (batch, *detail["shape"][1:]))
+    interpreter.set_tensor(detail["index"], x.astype(np.float32))
+    return interpreter
+
+
+def output(interpreter) -> np.ndarray:
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def throughput(interpreter, batch: int, runs: int, budget_s: float = 20.0) -> float:
+    interpreter.invoke()  # compile / warm up
+    start, done = time.perf_counter(), 0
+    while done < runs and time.perf_counter() - start < budget_s:
+        interpreter.invoke()
+        done += 1
+    return batch * done / (time.perf_counter() - start)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help=".tflite model (default: MobileNetV2 224x224 via keras)")
+    parser.add_argument("--batches", default="1,32,256")
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+
+    print("physical devices:", config.list_physical_devices())
+    gpus = config.list_physical_devices("GPU")
+    for gpu in gpus:
+        print(" ", gpu.name, config.experimental.get_device_details(gpu))
+    logical = config.list_logical_devices()
+    print("logical devices:", [d.name for d in logical])
+    if not any(d.device_type == "GPU" for d in logical):
+        print("FAIL: jax sees no GPU (is jax's CUDA plugin installed?)")
+        return 1
+    content = Path(args.model).read_bytes() if args.model else mobilenet_v2()
+
+    # correctness at batch 4: jax-GPU (and jax-CPU) against the NumPy reference
+    ok = True
+    for name, device in (("jax-CPU", "/CPU:0"), ("jax-GPU", "/GPU:0")):
+        interpreter = make(content, "jax", device, 4)
+        reference_run = make(content, "numpy", None, 4)
+        reference_run.invoke()
+        interpreter.invoke()
+        want, got = output(reference_run), output(interpreter)
+        error = float(np.abs(got - want).max()) / max(float(np.abs(want).max()), 1e-30)
+        print(f"{name}: max error {error:.2e} of the output scale "
+              f"({'ok' if error <= 1e-4 else 'TOO LARGE'})")
+        ok &= error <= 1e-4
+
+    card = config.experimental.get_device_details(gpus[0]) if gpus else {}
+    today = datetime.date.today().isoformat()
+    rows = []
+    for batch in (int(b) for b in args.batches.split(",")):
+        for name, backend, device in (("numpy-CPU", "numpy", None), ("jax-CPU", "jax", "/CPU:0"),
+                                      ("jax-GPU", "jax", "/GPU:0")):
+            if name == "numpy-CPU" and batch > 32:
+                continue  # minutes per run; the batch-32 figure says enough
+            rate = throughput(make(content, backend, device, batch), batch, args.runs)
+            print(f"batch {batch:4d}  {name:10s} {rate:10.1f} images/s")
+            rows.append(f"| {today} | {card.get('device_name', '?')} "
+                        f"(driver {card.get('driver_version', '?')}) | {name} | {batch} | "
+                        f"{rate:.1f} |")
+    print("\nfor BENCHMARKS.md:\n| date | card | backend | batch | images/s |\n"
+          "|---|---|---|---|---|")
+    print("\n".join(rows))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

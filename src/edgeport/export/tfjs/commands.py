@@ -1,0 +1,75 @@
+"""``edgeport export-web`` and ``edgeport serve``: argument parsers and command functions for
+edgeport.cli (which registers them with `add_parsers`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .weights import DEFAULT_SHARD_SIZE, QUANTIZATION_DTYPES
+
+
+def add_parsers(commands, common: argparse.ArgumentParser) -> None:
+    """Add the two sub-commands to the CLI's ``add_subparsers()`` object."""
+    export = commands.add_parser(
+        "export-web", parents=[common], help="export a model for the browser (TF.js + demo page)",
+        description="Write a TF.js bundle (model.json, weight shards) and a demo page. Keras "
+                    "models become layers models when TF.js has all their layers, anything else "
+                    "a graph model.")
+    export.add_argument("model", help=".keras, .h5 or .tflite file")
+    export.add_argument("-o", "--output", required=True, metavar="DIR",
+                        help="the folder to write (replaced whole, atomically)")
+    export.add_argument("--format", choices=("auto", "layers", "graph"), default="auto",
+                        help="TF.js model format (default: auto)")
+    export.add_argument("--quantize", action="append", metavar="DTYPE[=PATTERNS]",
+                        help=f"store weights as {'/'.join(QUANTIZATION_DTYPES)}; optional comma-"
+                             "separated fnmatch weight-name patterns, e.g. uint8='conv*/kernel' "
+                             "(repeatable)")
+    export.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE, metavar="BYTES",
+                        help="weight shard size (default 4 MiB)")
+    export.add_argument("--tfjs", metavar="TF.MIN.JS",
+                        help="copy this local tf.min.js next to the page (works offline); "
+                             "default: load TF.js from the jsDelivr CDN")
+    export.add_argument("--labels", metavar="FILE", help="class names, one per line")
+    export.set_defaults(command=export_web_command)
+
+    serve = commands.add_parser(
+        "serve", parents=[common], help="serve a web export on 127.0.0.1",
+        description="Serve one folder (e.g. an export-web output) over HTTP on 127.0.0.1 only.")
+    serve.add_argument("directory", help="the folder to serve")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.set_defaults(command=serve_command)
+
+
+def parse_quantize(values: list[str] | None):
+    """``["uint8=conv*,dense/*", "float16"]`` -> ``{"uint8": "conv*,dense/*", "float16": None}``."""
+    if not values:
+        return None
+    plan = {}
+    for value in values:
+        dtype, _, patterns = value.partition("=")
+        plan[dtype.strip()] = patterns or None
+    return plan
+
+
+def export_web_command(args) -> int:
+    from pathlib import Path
+
+    from . import export_web
+
+    labels = None
+    if args.labels:
+        labels = [l.strip() for l in Path(args.labels).read_text().splitlines() if l.strip()]
+    summary = export_web(args.model, args.output, format=args.format,
+                         quantize=parse_quantize(args.quantize), shard_size=args.shard_size,
+                         tfjs_path=args.tfjs, labels=labels)
+    print(f"wrote {summary['format']} to {summary['dir']} ({summary['bytes']:,} bytes of model "
+          f"and weights): {', '.join(summary['files'])}")
+    print(f"open it with: edgeport serve {summary['dir']}   then http://127.0.0.1:8000/")
+    return 0
+
+
+def serve_command(args) -> int:
+    from .serve import serve
+
+    serve(args.directory, args.port)
+    return 0

@@ -1,0 +1,241 @@
+"""Keras model -> TF.js layers model: the Keras 2 style topology tfjs-layers 4.22 deserializes.
+
+tfjs-layers reads Keras 2 configs only (shared/reference/tfjs.md). From a Keras 3 (or Keras 2)
+config this writes:
+- InputLayer with ``batch_input_shape`` (Keras 3 says ``batch_shape``);
+- ``dtype`` as a string (Keras 3 writes a DTypePolicy object);
+- Functional ``inbound_nodes`` as nested lists ``[[[layer, node, tensor, {}], ...]]`` (Keras 3
+  writes ``{"args": [__keras_tensor__...], "kwargs": ...}``);
+- no ``module``/``registered_name``/``build_config``/``compile_config``, no optimizer state;
+- activations renamed where tfjs's names differ (``silu`` -> ``swish``), and refused where the
+  same name means another function (Keras 3's ``hard_sigmoid`` is relu6(x+3)/6, tfjs's is
+  0.2x+0.5);
+- initializers as Zeros and no regularizers/constraints: the weights are loaded over whatever
+  the initializers make, and Zeros is the cheapest and is registered in every tfjs version.
+
+Weights are named ``<layer>/<weight>`` with tfjs's weight names per layer class (tfjs matches
+them by name, container.ts loadWeights; a model-name prefix or a trailing number segment breaks
+the matching). Layers tfjs lacks (or options it does not implement) raise UnsupportedLayerError
+naming every one of them; `export_web` then falls back to a graph model.
+"""
+
+from __future__ import annotations
+
+from ... import __version__
+from ...errors import UnsupportedLayerError
+from .weights import Weight
+from ...frontends.keras.archive import KerasModel, is_model, is_operation, layer_name
+
+# Keras activation name -> tfjs's (tfjs-layers/src/activations.ts); others are refused
+ACTIVATIONS = {name: name for name in (
+    "linear", "relu", "relu6", "elu", "selu", "sigmoid", "softmax", "log_softmax", "softplus",
+    "softsign", "tanh", "swish", "mish", "gelu")}
+ACTIVATIONS["silu"] = "swish"
+
+_CONV_WEIGHTS = ["kernel", "bias"]
+# tfjs layer class -> its weights' names in creation order (None: a layer without weights)
+LAYERS: dict[str, list[str] | None] = {
+    "InputLayer": None, "Dense": ["kernel", "bias"], "Activation": None, "Dropout": None,
+    "SpatialDropout1D": None, "Flatten": None, "Reshape": None, "Permute": None,
+    "RepeatVector": None, "Masking": None, "Embedding": ["embeddings"],
+    "Conv1D": _CONV_WEIGHTS, "Conv2D": _CONV_WEIGHTS, "Conv3D": _CONV_WEIGHTS,
+    "Conv2DTranspose": _CONV_WEIGHTS, "Conv3DTranspose": _CONV_WEIGHTS,
+    "DepthwiseConv2D": ["depthwise_kernel", "bias"],
+    "SeparableConv2D": ["depthwise_kernel", "pointwise_kernel", "bias"],
+    "Cropping2D": None, "UpSampling2D": None, "ZeroPadding2D": None,
+    "MaxPooling1D": None, "MaxPooling2D": None, "MaxPooling3D": None,
+    "AveragePooling1D": None, "AveragePooling2D": None, "AveragePooling3D": None,
+    "GlobalMaxPooling1D": None, "GlobalMaxPooling2D": None,
+    "GlobalAveragePooling1D": None, "GlobalAveragePooling2D": None,
+    "BatchNormalization": [], "LayerNormalization": [],  # names depend on center/scale
+    "ReLU": None, "LeakyReLU": None, "PReLU": ["alpha"], "ELU": None, "ThresholdedReLU": None,
+    "Softmax": None, "Add": None, "Multiply": None, "Average": None, "Maximum": None,
+    "Minimum": None, "Concatenate": None, "Dot": None, "GaussianNoise": None,
+    "GaussianDropout": None, "AlphaDropout": None, "Rescaling": None, "CenterCrop": None,
+}
+# Keras class names that tfjs knows under another name (identical at inference)
+RENAMED = {"MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
+           "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",
+           "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
+           "GlobalAvgPool1D": "GlobalAveragePooling1D", "GlobalMaxPool1D": "GlobalMaxPooling1D",
+           "SpatialDropout2D": "Dropout", "SpatialDropout3D": "Dropout"}
+_DROPPED_KEYS = {"module", "registered_name", "build_config", "compile_config",
+                 "shared_object_id"}
+
+
+def export_layers_model(model: KerasModel) -> tuple[dict, list[Weight], dict]:
+    """(model.json without its manifest, weights, demo info); UnsupportedLayerError names every
+    layer tfjs cannot rebuild."""
+    top = model.config
+    kind = top.get("class_name")
+    config = top.get("config", {})
+    problems: list[str] = []
+    layers: list[dict] = []
+    weights: list[Weight] = []
+    for layer in config.get("layers", []):
+        converted = _convert_layer(layer, kind, problems)
+        if converted is None:
+            continue
+        layers.append(converted)
+        arrays = model.weights.get((layer_name(layer),), [])
+        names = _weight_names(converted, len(arrays), problems)
+        weights.extend(Weight(f"{converted['config']['name']}/{n}", a)
+                       for n, a in zip(names, arrays))
+    if kind == "Sequential":
+        if not layers or layers[0]["class_name"] != "InputLayer":
+            shape = config.get("build_input_shape")
+            if shape is None:
+                problems.append("the Sequential model has no input shape (build it first)")
+            else:
+                layers.insert(0, {"class_name": "InputLayer", "config": {
+                    "batch_input_shape": list(shape), "dtype": "float32", "sparse": False,
+                    "name": f"{config.get('name', 'sequential')}_input"}})
+        model_config = {"class_name": "Sequential",
+                        "config": {"name": config.get("name", "sequential"), "layers": layers}}
+    elif kind in ("Functional", "Model"):
+        model_config = {"class_name": "Model", "config": {
+            "name": config.get("name", "model"), "layers": layers,
+            "input_layers": _endpoints(config.get("input_layers", [])),
+            "output_layers": _endpoints(config.get("output_layers", []))}}
+    else:
+        problems.append(f"model class {kind!r}")
+        model_config = {}
+    if problems:
+        raise UnsupportedLayerError(f"{model.source}: TF.js layers models cannot hold "
+                                    f"{'; '.join(problems)}")
+    model_json = {"format": "layers-model", "generatedBy": f"edgeport {__version__}",
+                  "convertedBy": f"edgeport {__version__}",
+                  "modelTopology": {"keras_version": "2.15.0", "backend": "tensorflow",
+                                    "model_config": model_config}}
+    inputs = [{"name": l["config"]["name"], "shape": [-1 if d is None else d for d in
+                                                      l["config"]["batch_input_shape"]],
+               "dtype": l["config"].get("dtype", "float32")}
+              for l in layers if l["class_name"] == "InputLayer"]
+    return model_json, weights, {"format": "layers-model", "inputs": inputs, "outputs": []}
+
+
+def _convert_layer(layer: dict, model_kind: str, problems: list[str]) -> dict | None:
+    name = layer_name(layer)
+    cls = layer.get("class_name", "?")
+    if is_model(layer):
+        problems.append(f"nested model {name!r} ({cls})")
+        return None
+    if is_operation(layer):
+        problems.append(f"keras.ops operation {name!r} ({cls})")
+        return None
+    cls = RENAMED.get(cls, cls)
+    if cls not in LAYERS:
+        problems.append(f"layer {name!r} ({cls}, which TF.js does not implement)")
+        return None
+    config = _clean(layer.get("config", {}))
+    config["name"] = name
+    reason = _adapt(cls, config)
+    if reason:
+        problems.append(f"layer {name!r} ({cls}: {reason})")
+        return None
+    out = {"class_name": cls, "config": config, "name": name}
+    if model_kind != "Sequential":
+        out["inbound_nodes"] = [_node(n) for n in layer.get("inbound_nodes", [])]
+    return out
+
+
+def _clean(value):
+    """Drop Keras-3-only keys and turn DTypePolicy objects into dtype strings, recursively."""
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
+        return value.get("config", {}).get("name", "float32")
+    out = {}
+    for key, item in value.items():
+        if key in _DROPPED_KEYS:
+            continue
+        if key.endswith("_initializer"):
+            item = {"class_name": "Zeros", "config": {}}
+        elif key.endswith(("_regularizer", "_constraint")):
+            item = None
+        out[key] = _clean(item)
+    return out
+
+
+def _adapt(cls: str, config: dict) -> str | None:
+    """Make one layer's config what tfjs expects; returns why it cannot be, or None."""
+    if isinstance(config.get("dtype"), dict):
+        config["dtype"] = "float32"
+    if "activation" in config:
+        activation = config["activation"]
+        if isinstance(activation, dict):  # a serialized function: {"config": name}
+            activation = activation.get("config", activation.get("class_name"))
+        if activation not in ACTIVATIONS:
+            return f"activation {activation!r}"
+        config["activation"] = ACTIVATIONS[activation]
+    if cls == "InputLayer":
+        shape = config.pop("batch_shape", None) or config.get("batch_input_shape")
+        if shape is None and config.get("input_shape") is not None:
+            shape = [config.get("batch_size"), *config["input_shape"]]
+        if shape is None:
+            return "no input shape"
+        if config.pop("ragged", False):
+            return "ragged input"
+        config.pop("optional", None)
+        config["batch_input_shape"] = list(shape)
+        config.setdefault("sparse", False)
+    if config.get("groups", 1) != 1:
+        return f"groups={config['groups']}"
+    if cls == "LeakyReLU" and "negative_slope" in config:
+        config["alpha"] = config.pop("negative_slope")
+    if cls == "ReLU" and (config.get("negative_slope") or config.get("threshold")):
+        return "negative_slope/threshold"
+    if cls.startswith("Global") and config.get("keepdims"):
+        return "keepdims=True"
+    if cls == "Softmax" and config.get("axis", -1) not in (-1, [-1]):
+        return f"axis={config['axis']} (tfjs's softmax takes the last axis only)"
+    if cls == "LayerNormalization" and config.get("rms_scaling"):
+        return "rms_scaling=True"
+    if cls == "BatchNormalization" and config.get("renorm"):
+        return "renorm=True"
+    if cls in ("Dropout",) and "noise_shape" in config and config["noise_shape"] is None:
+        config.pop("noise_shape")
+    return None
+
+
+def _weight_names(layer: dict, count: int, problems: list[str]) -> list[str]:
+    cls, config = layer["class_name"], layer["config"]
+    names = LAYERS.get(cls)
+    if cls in ("BatchNormalization", "LayerNormalization"):
+        names = ((["gamma"] if config.get("scale", True) else [])
+                 + (["beta"] if config.get("center", True) else [])
+                 + (["moving_mean", "moving_variance"] if cls == "BatchNormalization" else []))
+    names = names or []
+    if count > len(names) or (cls in ("BatchNormalization", "LayerNormalization")
+                              and count != len(names)):
+        problems.append(f"layer {config['name']!r} ({cls}: {count} weights where TF.js has "
+                        f"{len(names)})")
+        return []
+    return names[:count]
+
+
+def _node(node) -> list:
+    """One inbound node as Keras 2's list of [layer, node_index, tensor_index, {}]."""
+    if isinstance(node, list):  # already Keras 2 style
+        return [[*entry[:3], {}] for entry in node]
+    entries: list = []
+
+    def collect(value):
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            entries.append([*value["config"]["keras_history"][:3], {}])
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                collect(item)
+
+    collect(node.get("args", []))
+    return entries
+
+
+def _endpoints(value) -> list:
+    """input_layers/output_layers as a list of [layer, node, tensor] (Keras 3 writes a single
+    endpoint as a flat triple)."""
+    if value and isinstance(value[0], str):
+        return [list(value[:3])]
+    return [list(v[:3]) for v in value]

@@ -1,0 +1,155 @@
+"""Building blocks of the integer (quantized) kernels, shared by the op families.
+
+Every quantized op works on ``q`` with ``real = (q - zero_point) * scale``. Its Prepare (TFLite's
+kernels/*.cc) turns the float scales into fixed-point multipliers once; its Eval (reference
+kernels, kernels/internal/reference/{integer_ops/*.h, reference_ops.h}) then runs integer-only
+arithmetic. The helpers here are those two halves:
+- `activation_range`: a fused activation on a quantized output is a clamp to
+  CalculateActivationRangeQuantized's bounds (kernel_util.cc), never a float activation;
+- `requantize`: the output stage of every accumulating kernel, MultiplyByQuantizedMultiplier,
+  plus the output zero point, clamped;
+- `weighted_sum_kernel`: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV, whose
+  integer accumulators are their float kernels run on centered integers in float64 (every
+  product and partial sum of 8-bit values is an integer far below 2**53, so the float64
+  result is the exact int32 accumulator TFLite computes);
+- `lookup_kernel`: an elementwise op of one 8-bit input is a 256-entry table of its reference
+  arithmetic, computed once.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..errors import UnsupportedOpError
+from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multipliers, round_half_away
+from ..graph import Graph, Op, QuantParams
+
+
+def quant_of(op: Op, graph: Graph, name: str) -> QuantParams:
+    """The QuantParams of tensor ``name``, which ``op``'s integer kernel cannot run without."""
+    quant = graph.tensors[name].quant
+    if quant is None:
+        raise UnsupportedOpError(f"{op.label}: tensor {name!r} is {graph.tensors[name].dtype} "
+                                 "without quantization parameters")
+    return quant
+
+
+def scale_zero(op: Op, graph: Graph, name: str) -> tuple[np.float32, int]:
+    """(scale as float32, zero point) of a per-tensor quantized tensor."""
+    quant = quant_of(op, graph, name)
+    return np.float32(quant.scale[0]), int(quant.zero_point[0])
+
+
+def activation_range(op: Op, graph: Graph, activation: str | None = None) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized (kernel_util.cc): the fused activation as clamp bounds
+    of the output, ``zero_point + (int)TfLiteRound(f / scale)`` in float32, within the type's
+    range. RELU: [q(0), max]; RELU6: [q(0), q(6)]; RELU_N1_TO_1: [q(-1), q(1)]."""
+    name = op.outputs[0]
+    info = np.iinfo(graph.tensors[name].dtype)
+    activation = activation or op.attrs.get("fused_activation_function", "NONE")
+    scale, zero = scale_zero(op, graph, name)
+
+    def q(f):
+        return zero + int(round_half_away(np.float32(f) / scale))
+
+    bounds = {"NONE": (info.min, info.max), "RELU": (q(0), info.max), "RELU6": (q(0), q(6)),
+              "RELU_N1_TO_1": (q(-1), q(1))}
+    if activation not in bounds:
+        raise UnsupportedOpError(f"{op.label}: fused activation {activation} has no quantized "
+                                 "form")
+    low, high = bounds[activation]
+    return max(low, info.min), min(high, info.max)
+
+
+def requantize(acc: np.ndarray, multiplier, shift, zero: int, low: int, high: int,
+               dtype) -> np.ndarray:
+    """The output stage: ``clamp(MultiplyByQuantizedMultiplier(acc) + zero, low, high)``."""
+    scaled = multiply_by_quantized_multiplier(acc, multiplier, shift) + zero
+    return np.clip(scaled, low, high).astype(dtype)
+
+
+def weighted_sum_kernel(float_kernel: Callable, op: Op, graph: Graph, data: int, weights: int,
+                        bias: int | None, float_product: bool = False):
+    """The integer kernel of an op computing ``sum(w * x) + bias`` per output channel (the
+    last output axis), e.g. reference_integer_ops::ConvPerChannel, DepthwiseConvPerChannel,
+    FullyConnected, TransposeConv:
+
+        acc  = sum over taps of (w - w_zero) * (x - x_zero)   (out-of-image taps skipped)
+        acc += bias                                         (int32, scale s_x * s_w[c])
+        out  = clamp(MultiplyByQuantizedMultiplier(acc, M[c]) + y_zero, act_min, act_max)
+
+    with ``M[c] = s_x * s_w[c] / s_y``: in double (PopulateConvolutionQuantizationParams) or,
+    with ``float_product``, ``s_x * s_w`` multiplied in float32 first
+    (GetQuantizedConvolutionMultipler, FULLY_CONNECTED per tensor). Skipping an out-of-image
+    tap is padding the centered input with 0, which the float kernel does.
+    """
+    x_name, w_name, y_name = op.inputs[data], op.inputs[weights], op.outputs[0]
+    x_scale, x_zero = scale_zero(op, graph, x_name)
+    y_scale, y_zero = scale_zero(op, graph, y_name)
+    w_quant = quant_of(op, graph, w_name)
+    if float_product:
+        products = (x_scale * w_quant.scale).astype(np.float64)
+    else:
+        products = np.float64(x_scale) * w_quant.scale.astype(np.float64)
+    multiplier, shift = quantize_multipliers(products / np.float64(y_scale))
+    w_zero = w_quant.zero_point
+    if w_quant.per_axis:
+        view = [1] * len(graph.tensors[w_name].shape)
+        view[w_quant.axis] = -1
+        w_zero = w_zero.reshape(view)
+
+    def center_weights(w):
+        return w.astype(np.float64) - w_zero
+
+    w_const = graph.tensors[w_name].data
+    w_centered = center_weights(w_const) if w_const is not None else None
+    bias_name = op.inputs[bias] if bias is not None and bias < len(op.inputs) else None
+    b_const = graph.tensors[bias_name].data if bias_name is not None else None
+    low, high = activation_range(op, graph)
+    dtype = graph.tensors[y_name].dtype
+
+    def kernel(inputs):
+        args = list(inputs)
+        args[data] = inputs[data].astype(np.float64) - x_zero
+        args[weights] = w_centered if w_centered is not None else center_weights(inputs[weights])
+        if bias_name is not None:
+            args[bias] = None
+        acc = float_kernel(op.attrs, *args).astype(np.int64)
+        if bias_name is not None:
+            acc += (b_const if b_const is not None else inputs[bias]).astype(np.int64)
+        return [requantize(acc, multiplier, shift, y_zero, low, high, dtype)]
+
+    return kernel
+
+
+def lookup_kernel(fn: Callable[[np.ndarray], np.ndarray], op: Op, graph: Graph):
+    """An elementwise op of one quantized input as a table over every input value: ``fn``
+    maps all values of the input dtype (as int64) to output integers, once, at prepare."""
+    in_dtype, out_dtype = (graph.tensors[op.inputs[0]].dtype, graph.tensors[op.outputs[0]].dtype)
+    info = np.iinfo(in_dtype)
+    table = np.asarray(fn(np.arange(info.min, info.max + 1, dtype=np.int64))).astype(out_dtype)
+
+    def kernel(inputs):
+        return [table[inputs[0].astype(np.int64) - info.min]]
+
+    return kernel
+
+
+def float_lookup_kernel(transform: Callable[[np.ndarray], np.ndarray], op: Op, graph: Graph):
+    """An 8-bit elementwise op as TFLite's LUTPopulate table (kernels/internal/common.h; the
+    int8 LOGISTIC/TANH kernels, BUILTIN_REF included, use it): for every input value, in
+    float32, ``clamp((int)(TfLiteRound(transform(s_in * (q - zp_in)) * (1 / s_out)) + zp_out))``.
+    """
+    (in_scale, in_zero), (out_scale, out_zero) = (scale_zero(op, graph, name)
+                                                  for name in (op.inputs[0], op.outputs[0]))
+    inverse_scale = np.float32(1) / out_scale
+    info = np.iinfo(graph.tensors[op.outputs[0]].dtype)
+
+    def table(q):
+        dequantized = in_scale * (q - in_zero).astype(np.float32)
+        rescaled = round_half_away(transform(dequantized).astype(np.float32) * inverse_scale)
+        return np.clip((rescaled + np.float32(out_zero)).astype(np.int64), info.min, info.max)
+
+    return lookup_kernel(table, op, graph)

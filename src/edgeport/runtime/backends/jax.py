@@ -1,0 +1,221 @@
+"""The jax backend: the same graph, jit-compiled per device segment.
+
+Planning is the NumPy executor's (shape inference, constants folded at load: DEQUANTIZE and
+DENSIFY of weights never run per call); then every remaining op is placed
+(`edgeport.runtime.placement`) and consecutive ops with the same device and kernel kind form a
+segment. A jax segment is one ``jax.jit`` function of its inputs and its float constants (put on
+its device once); integer constants (shapes, paddings, axes) stay NumPy, static under tracing.
+Ops without a ``run_jax`` kernel run in NumPy segments on the host. Values crossing segments of
+different devices are copied explicitly (``jax.device_put``), and the copies are reported.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...errors import EdgeportError, GraphError, InterpreterStateError
+from ...graph import Graph
+from ...ops import get_op
+from ..executor import GraphExecutor, Step
+from ..placement import Copy, PlacementReport, canonical_device, place_ops
+from .jax_runtime import jax_devices, jax_module
+
+
+@dataclass
+class Segment:
+    device: str
+    kernel: str                      # "jax" or "numpy"
+    stage: int
+    steps: list[Step] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)   # runtime values read from outside
+    outputs: list[str] = field(default_factory=list)  # values produced here, needed later
+    release: list[str] = field(default_factory=list)  # values dead after this segment
+    params: dict = field(default_factory=dict)       # float constants, on the device
+    fn: object = None                                # the jitted function
+
+
+def has_jax_kernel(op, graph: Graph) -> bool:
+    """Whether the op has a jax kernel for its tensors: a builtin with ``run_jax`` whose
+    tensors are not quantized (integer kernels stay on NumPy for now)."""
+    definition = None if op.is_custom else get_op(op.type)
+    if getattr(definition, "run_jax", None) is None:
+        return False
+    return not any(name is not None and graph.tensors[name].quant is not None
+                   and graph.tensors[name].dtype.kind in "iu"
+                   for name in (*op.inputs, *op.outputs))
+
+
+def jax_activation(x, name: str):
+    """A TFLite fused activation in jax (registry.apply_activation's cases)."""
+    import jax.numpy as jnp
+
+    if name == "RELU":
+        return jnp.maximum(x, 0)
+    if name == "RELU6":
+        return jnp.clip(x, 0, 6)
+    if name == "RELU_N1_TO_1":
+        return jnp.clip(x, -1, 1)
+    if name == "TANH":
+        return jnp.tanh(x)
+    if name == "SIGN_BIT":
+        return jnp.signbit(x).astype(x.dtype)
+    raise GraphError(f"unknown fused activation {name!r}")
+
+
+def run_jax_op(definition, attrs: dict, inputs: list) -> list:
+    """`OpDef.run` for jax: the op's jax kernel, then its fused activation."""
+    result = definition.run_jax(attrs, *inputs)
+    outputs = list(result) if isinstance(result, (tuple, list)) else [result]
+    activation = attrs.get("fused_activation_function", "NONE")
+    if activation != "NONE":
+        outputs[0] = jax_activation(outputs[0], activation)
+    return outputs
+
+
+class JaxExecutor(GraphExecutor):
+    """Runs a graph on jax devices. ``devices``: the devices it may use (default: all);
+    ``placement``: {op/layer name or glob: device}; ``assign(steps, specs)``: a strategy's
+    {id(op): device}; ``strict``: raise instead of falling back (default: the inverse of
+    config.get_soft_device_placement())."""
+
+    def __init__(self, graph: Graph, kernels, source: str = "model",
+                 preserve_all_tensors: bool = False, num_threads: int | None = None,
+                 devices=None, placement=None, strict: bool | None = None, assign=None):
+        super().__init__(graph, kernels, source, preserve_all_tensors, num_threads)
+        self.jax = jax_module()
+        self.devices = [canonical_device(d) for d in devices] if devices else None
+        self.placement = placement
+        self.strict = strict
+        self.assign = assign
+        self.segments: list[Segment] = []
+        self.report = PlacementReport()
+
+    # -- planning ---------------------------------------------------------------------------
+    def allocate(self) -> None:
+        super().allocate()
+        named = jax_devices()
+        available = self.devices or list(named)
+        assigned = self.assign(self.steps, self.specs) if self.assign else None
+        plans = place_ops([s.op for s in self.steps], available,
+                          lambda op: has_jax_kernel(op, self.graph), self.placement, assigned,
+                          self.strict, self.source)
+        stage_of = {d: i for i, d in enumerate(dict.fromkeys((assigned or {}).values()))}
+        self.segments = []
+        for step, plan in zip(self.steps, plans):
+            stage = stage_of.get((assigned or {}).get(id(step.op)), 0)
+            key = (plan.device, plan.kernel, stage)
+            if not self.segments or (self.segments[-1].device, self.segments[-1].kernel,
+                                     self.segments[-1].stage) != key:
+                self.segments.append(Segment(*key))
+            self.segments[-1].steps.append(step)
+        self._link(named)
+        self.report = PlacementReport(plans, self._copies())
+
+    def _link(self, named) -> None:
+        """Each segment's inputs, outputs, releases and (jax) compiled function."""
+        needed_later: set[str] = set(self.graph.outputs)
+        for segment in reversed(self.segments):
+            produced = {n for s in segment.steps for n in s.outputs}
+            reads = [n for s in segment.steps for n in s.inputs if n is not None]
+            segment.inputs = list(dict.fromkeys(n for n in reads if n not in produced
+                                                and n not in self.constants))
+            segment.outputs = [n for n in dict.fromkeys(n for s in segment.steps
+                                                        for n in s.outputs)
+                               if n in needed_later or self.preserve_all_tensors]
+            segment.release = [n for s in segment.steps for n in s.release]
+            needed_later |= set(segment.inputs)
+            if segment.kernel == "jax":
+                constants = {n: self.constants[n] for n in reads if n in self.constants}
+                device = named[segment.device]
+                segment.params = {n: self.jax.device_put(v, device)
+                                  for n, v in constants.items() if v.dtype.kind == "f"}
+                static = {n: v for n, v in constants.items() if v.dtype.kind != "f"}
+                segment.fn = self.jax.jit(_segment_function(segment, static))
+
+    def _copies(self) -> list[Copy]:
+        where = {n: "host" for n in self.graph.inputs}
+        copies = []
+        for segment in self.segments:
+            here = segment.device if segment.kernel == "jax" else "host"
+            for name in segment.inputs:
+                if where.get(name, here) != here:
+                    copies.append(Copy(name, where[name], here, _nbytes(self.specs[name])))
+            where.update({n: here for n in segment.outputs})
+        return copies
+
+    def placement_report(self) -> PlacementReport:
+        if not self.allocated:
+            raise InterpreterStateError(f"{self.source}: call allocate_tensors() first")
+        return self.report
+
+    # -- running ----------------------------------------------------------------------------
+    def run_segments(self, values: dict, segments: list[Segment]) -> None:
+        """Run ``segments`` on ``values`` (tensor name -> array), in place."""
+        jax, named = self.jax, jax_devices()
+        for segment in segments:
+            try:
+                if segment.kernel == "jax":
+                    device = named[segment.device]
+                    inputs = {n: jax.device_put(values[n], device) for n in segment.inputs}
+                    with jax.default_matmul_precision("highest"):
+                        values.update(segment.fn(segment.params, inputs))
+                else:
+                    self._run_numpy(values, segment)
+            except EdgeportError:
+                raise
+            except Exception as exc:
+                ops = f"{segment.steps[0].op.label} .. {segment.steps[-1].op.label}"
+                raise GraphError(f"{self.source}: ops {ops} on {segment.device} failed: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+            for name in segment.release:
+                values.pop(name, None)
+
+    def _run_numpy(self, values: dict, segment: Segment) -> None:
+        local = {**self.constants, **{n: np.asarray(values[n]) for n in segment.inputs}}
+        with np.errstate(all="ignore"):
+            for step in segment.steps:
+                results = step.kernel([local[n] if n is not None else None
+                                       for n in step.inputs])
+                local.update(zip(step.outputs, results))
+        values.update({n: local[n] for n in segment.outputs})
+
+    def invoke(self, profile: bool = False) -> None:
+        if not self.allocated:
+            raise InterpreterStateError(f"{self.source}: call allocate_tensors() before invoke()"
+                                        " (and again after resize_tensor_input())")
+        start = time.perf_counter()
+        values = {n: self.values[n] for n in self.graph.inputs}
+        self.run_segments(values, self.segments)
+        self.values = self.to_numpy(values)
+        self.op_times = ([time.perf_counter() - start] + [0.0] * (len(self.steps) - 1)
+                         if profile and self.steps else None)
+
+    def to_numpy(self, values: dict) -> dict:
+        """Values back on the host, in their planned dtypes (jax computes int64 as int32)."""
+        known = {**self.constants, **values}
+        outputs = {n: known[n] for n in self.graph.outputs}
+        values.update(outputs)
+        return {n: np.asarray(v, dtype=self.specs[n].dtype) for n, v in values.items()}
+
+
+def _segment_function(segment: Segment, static: dict):
+    """The traced body of a jax segment: its ops in order over an environment of values."""
+    program = [(get_op(s.op.type), s.op.attrs, s.inputs, s.outputs) for s in segment.steps]
+    outputs = list(segment.outputs)
+
+    def run(params, inputs):
+        env = {**static, **params, **inputs}
+        for definition, attrs, names, results in program:
+            env.update(zip(results, run_jax_op(definition, attrs,
+                                               [env[n] if n is not None else None
+                                                for n in names])))
+        return {n: env[n] for n in outputs}
+
+    return run
+
+
+def _nbytes(spec) -> int:
+    return int(np.prod(spec.shape, dtype=np.int64)) * np.dtype(spec.dtype).itemsize

@@ -5,6 +5,7 @@
     edgeport bench MODEL [--batch N] [--runs N] [--warmup N] [--profile]
     edgeport convert MODEL(.keras|.h5|.tflite) -o OUT.tflite
     edgeport devices                            the CPU and GPUs, like nvidia-smi
+    edgeport export-web MODEL -o DIR            a TF.js bundle and demo page; `serve DIR` shows it
     edgeport demo [--output-dir DIR]            all of the above on the built-in example
 
 Errors edgeport raises on purpose (`EdgeportError`: a corrupt model, an input of the wrong
@@ -140,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output-dir", default="edgeport-demo", metavar="DIR",
                       help="where to write the example model (default: ./edgeport-demo)")
     demo.set_defaults(command=demo_command)
+
+    from .export.tfjs.commands import add_parsers as add_web_parsers
+
+    add_web_parsers(commands, common)
     return parser
 
 
@@ -196,9 +201,16 @@ def demo_command(args) -> int:
     console.rule("3. benchmark it at batch 16")
     bench_command(argparse.Namespace(model=str(model), batch=16, runs=50, warmup=5,
                                      profile=True, top=10))
+    console.rule("4. export it for the browser (TF.js)")
+    from .export.tfjs import export_web
+
+    web = out_dir / "web"
+    export_web(digits_cnn(), web, labels=[str(digit) for digit in range(10)])
+    console.print(f"wrote a TF.js graph model and a demo page to {web}/")
     console.rule("next")
     console.print(f"edgeport inspect {model}\nedgeport run {model} --input x.npy\n"
-                  f"edgeport bench {model} --profile")
+                  f"edgeport bench {model} --profile\n"
+                  f"edgeport serve {web}    # then open the printed address to draw a digit")
     return 0
 
 

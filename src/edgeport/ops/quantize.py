@@ -16,8 +16,9 @@ import numpy as np
 
 from ..errors import UnsupportedOpError
 from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, round_half_away
-from ..graph import Graph, Op, QuantParams
+from ..graph import QuantParams
 from .options import Options
+from .quantized import quant_of
 from .registry import OpDef, register_op
 
 QUANTIZED_TYPES = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
@@ -28,15 +29,6 @@ def axis_view(values: np.ndarray, axis: int, ndim: int) -> np.ndarray:
     shape = [1] * ndim
     shape[axis] = values.size
     return values.reshape(shape)
-
-
-def bound_quant(op: Op, graph: Graph, name: str, role: str) -> QuantParams:
-    """The QuantParams of tensor ``name``, which ``op`` cannot run without."""
-    quant = graph.tensors[name].quant
-    if quant is None:
-        raise UnsupportedOpError(f"{op.label}: its {role} tensor {name!r} is "
-                                 f"{graph.tensors[name].dtype} without quantization parameters")
-    return quant
 
 
 def dequantize(q: np.ndarray, quant: QuantParams) -> np.ndarray:
@@ -78,7 +70,7 @@ class Dequantize(OpDef):
         if dtype not in QUANTIZED_TYPES:
             raise UnsupportedOpError(f"{op.label}: cannot dequantize {dtype} (takes int8, "
                                      "uint8, int16 or float16)")
-        quant = bound_quant(op, graph, op.inputs[0], "input")
+        quant = quant_of(op, graph, op.inputs[0])
         return lambda inputs: [dequantize(inputs[0], quant)]
 
     def version(self, op, graph):
@@ -102,7 +94,7 @@ class Quantize(OpDef):
         if target.dtype not in QUANTIZED_TYPES:
             raise UnsupportedOpError(f"{op.label}: cannot quantize to {target.dtype} (takes "
                                      "int8, uint8 or int16)")
-        out_quant = bound_quant(op, graph, op.outputs[0], "output")
+        out_quant = quant_of(op, graph, op.outputs[0])
         if source.dtype == np.float32:
             return lambda inputs: [quantize(inputs[0], out_quant, target.dtype)]
         requantizable = ({np.dtype(np.int8), np.dtype(np.uint8)} if source.dtype != np.int16
@@ -110,7 +102,7 @@ class Quantize(OpDef):
         if source.dtype not in QUANTIZED_TYPES or target.dtype not in requantizable:
             raise UnsupportedOpError(f"{op.label}: QUANTIZE from {source.dtype} to "
                                      f"{target.dtype} is not supported (TFLite neither)")
-        in_quant = bound_quant(op, graph, op.inputs[0], "input")
+        in_quant = quant_of(op, graph, op.inputs[0])
         if in_quant.per_axis or out_quant.per_axis:
             raise UnsupportedOpError(f"{op.label}: requantizing per-axis tensors is not "
                                      "supported (TFLite requantizes per tensor only)")

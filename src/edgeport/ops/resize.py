@@ -57,15 +57,7 @@ class ResizeBilinear(Resize):
     options = Options("ResizeBilinearOptions", align_corners=Bool, half_pixel_centers=Bool)
 
     def run_float(self, attrs, x, size):
-        height, width = output_size(size)
-        half_pixel = attrs.get("half_pixel_centers", False)
-        align = attrs.get("align_corners", False)
-        y, y0, y1 = bilinear_coordinates(x.shape[1], height, align, half_pixel)
-        xs, x0, x1 = bilinear_coordinates(x.shape[2], width, align, half_pixel)
-        # The weights of row y1 and column x1, (out_h, 1, 1) and (1, out_w, 1); the int index
-        # converts to float32 as in C++ (NumPy would widen float32 - int32 to float64).
-        dy = (y - y0.astype(np.float32))[:, None, None]
-        dx = (xs - x0.astype(np.float32))[None, :, None]
+        y0, y1, x0, x1, dy, dx = bilinear_taps(attrs, x.shape, size)
         top, bottom = x[:, y0], x[:, y1]
         # TFLite's float expression, term by term and in the same order, so float32 rounding
         # agrees: v00*(1-dy)*(1-dx) + v10*dy*(1-dx) + v01*(1-dy)*dx + v11*dy*dx; evaluated in
@@ -84,16 +76,24 @@ class ResizeBilinear(Resize):
 
     def run_jax(self, attrs, x, size):
         # run_float's coordinates (static) and float expression, as one jax expression.
-        height, width = output_size(size)
-        half_pixel = attrs.get("half_pixel_centers", False)
-        align = attrs.get("align_corners", False)
-        y, y0, y1 = bilinear_coordinates(x.shape[1], height, align, half_pixel)
-        xs, x0, x1 = bilinear_coordinates(x.shape[2], width, align, half_pixel)
-        dy = (y - y0.astype(np.float32))[:, None, None]
-        dx = (xs - x0.astype(np.float32))[None, :, None]
+        y0, y1, x0, x1, dy, dx = bilinear_taps(attrs, x.shape, size)
         top, bottom = x[:, y0], x[:, y1]
         return (top[:, :, x0] * (1 - dy) * (1 - dx) + bottom[:, :, x0] * dy * (1 - dx)
                 + top[:, :, x1] * (1 - dy) * dx + bottom[:, :, x1] * dy * dx)
+
+
+def bilinear_taps(attrs: dict, x_shape, size):
+    """The source rows y0/y1 and columns x0/x1 of every output pixel, and the weights dy
+    (out_h, 1, 1) and dx (1, out_w, 1) of row y1 and column x1. The int index converts to
+    float32 as in C++ (NumPy would widen float32 - int32 to float64)."""
+    height, width = output_size(size)
+    half_pixel = attrs.get("half_pixel_centers", False)
+    align = attrs.get("align_corners", False)
+    y, y0, y1 = bilinear_coordinates(x_shape[1], height, align, half_pixel)
+    xs, x0, x1 = bilinear_coordinates(x_shape[2], width, align, half_pixel)
+    dy = (y - y0.astype(np.float32))[:, None, None]
+    dx = (xs - x0.astype(np.float32))[None, :, None]
+    return y0, y1, x0, x1, dy, dx
 
 
 def bilinear_coordinates(in_size: int, out_size: int, align_corners: bool, half_pixel: bool):

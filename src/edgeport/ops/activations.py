@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from .activations_int8 import hard_swish_kernel, leaky_relu_kernel, prelu_kernel, relu_kernel
 from .options import Bool, Float, Options
 from .quantized import float_lookup_kernel
 from .registry import OpDef, register_op
@@ -26,6 +27,20 @@ class UnaryOp(OpDef):
 
     def shape(self, attrs, x):
         return [x.shape]
+
+
+class ReluFamily(UnaryOp):
+    """RELU, RELU6, RELU_N1_TO_1: quantized, the input rescaled to the output and clamped to
+    the activation's bounds (activations_int8.relu_kernel). RELU and RELU6 are version 2 for
+    int8 (op_version.cc); LiteRT registers RELU_N1_TO_1 version 1 only, for every type."""
+
+    int8_version = 2
+
+    def prepare_integer(self, op, graph):
+        return relu_kernel(op, graph, self.name)
+
+    def version(self, op, graph):
+        return self.int8_version if graph.tensors[op.inputs[0]].dtype == np.int8 else 1
 
 
 def relu(x):
@@ -101,7 +116,7 @@ def gelu(x: np.ndarray, approximate: bool) -> np.ndarray:
 
 
 @register_op("RELU")
-class Relu(UnaryOp):
+class Relu(ReluFamily):
     fn = staticmethod(relu)
 
     def run_jax(self, attrs, x):
@@ -111,7 +126,7 @@ class Relu(UnaryOp):
 
 
 @register_op("RELU6")
-class Relu6(UnaryOp):
+class Relu6(ReluFamily):
     fn = staticmethod(relu6)
 
     def run_jax(self, attrs, x):
@@ -121,7 +136,8 @@ class Relu6(UnaryOp):
 
 
 @register_op("RELU_N1_TO_1")
-class ReluN1To1(UnaryOp):
+class ReluN1To1(ReluFamily):
+    int8_version = 1
     fn = staticmethod(relu_n1_to_1)
 
     def run_jax(self, attrs, x):
@@ -166,6 +182,9 @@ class HardSwish(UnaryOp):
     options = Options("HardSwishOptions")
     fn = staticmethod(hard_swish)
 
+    def prepare_integer(self, op, graph):
+        return hard_swish_kernel(op, graph)
+
     def run_jax(self, attrs, x):
         import jax.numpy as jnp
 
@@ -209,6 +228,12 @@ class LeakyRelu(UnaryOp):
         # alpha may exceed 1.
         return np.where(x > 0, x, x * x.dtype.type(attrs["alpha"]))
 
+    def prepare_integer(self, op, graph):
+        return leaky_relu_kernel(op, graph)
+
+    def version(self, op, graph):
+        return 2 if graph.tensors[op.inputs[0]].dtype == np.int16 else 1
+
 
 @register_op("GELU")
 class Gelu(UnaryOp):
@@ -243,3 +268,7 @@ class Prelu(OpDef):
 
     def shape(self, attrs, x, alpha):
         return [prelu_shape(x.shape, alpha.shape)]
+
+    def prepare_integer(self, op, graph):
+        # LiteRT registers PRELU version 1 only, int8 included.
+        return prelu_kernel(op, graph)

@@ -16,6 +16,7 @@ from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from ..graph import Graph, Op
 from .options import Activation, Bool, Options
 from .quantized import activation_range, requantize, scale_zero
+from .quantized_kernels import squared_difference_kernel
 from .registry import OpDef, register_op
 
 
@@ -195,6 +196,9 @@ class Div(BinaryOp):
 class SquaredDifference(BinaryOp):
     options = Options("SquaredDifferenceOptions")
     fn = staticmethod(squared_difference)
+
+    def prepare_integer(self, op, graph):
+        return squared_difference_kernel(op, graph)
 
 
 @register_op("MAXIMUM")

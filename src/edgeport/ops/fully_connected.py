@@ -8,6 +8,7 @@ from ..errors import UnsupportedOpError
 from .conv import all_of, dtype_of, is_hybrid, per_channel
 from .options import Activation, Bool, Enum, Options, TensorTypeName
 from .quantized import weighted_sum_kernel
+from .quantized_kernels import batch_matmul_kernel
 from .registry import OpDef, register_op
 
 
@@ -100,6 +101,9 @@ class BatchMatMul(OpDef):
         if attrs.get("adj_y", False):
             y = np.swapaxes(y, -1, -2)
         return np.matmul(x, y)
+
+    def prepare_integer(self, op, graph):
+        return batch_matmul_kernel(self.run_float, op, graph)
 
     def version(self, op, graph):
         if dtype_of(graph, op.inputs[0]) == np.int16:

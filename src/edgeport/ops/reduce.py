@@ -11,6 +11,7 @@ import numpy as np
 from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
 from .options import Bool, Options, TensorTypeName
 from .quantized import scale_zero
+from .quantized_kernels import sum_kernel
 from .registry import OpDef, register_op
 from .reshape import dtype_version, index_dtype, input_tensor, int_list, normalize_axes, \
     normalize_axis
@@ -93,6 +94,9 @@ class Sum(_Reducer):
 
     def reduce(self, x, axes):
         return np.sum(x, axis=axes, dtype=x.dtype)
+
+    def prepare_integer(self, op, graph):
+        return sum_kernel(self, op, graph)
 
 
 @register_op("REDUCE_MAX")

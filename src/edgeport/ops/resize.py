@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import GraphError
 from .options import Bool, Options
 from ..fixedpoint import round_half_away
+from .quantized_kernels import resize_bilinear_kernel
 from .registry import OpDef, register_op
 
 
@@ -73,6 +74,9 @@ class ResizeBilinear(Resize):
             term *= wx
             out += term
         return out
+
+    def prepare_integer(self, op, graph):
+        return resize_bilinear_kernel(self.run_float, op, graph)
 
     def run_jax(self, attrs, x, size):
         # run_float's coordinates (static) and float expression, as one jax expression.

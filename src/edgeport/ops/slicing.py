@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .options import Activation, Bool, Int, Options
+from .quantized_kernels import concatenation_kernel
 from .registry import OpDef, register_op
 from .reshape import dtype_version, input_tensor, int_list, normalize_axis
 
@@ -244,12 +245,16 @@ class Unpack(OpDef):
 @register_op("CONCATENATION")
 class Concatenation(OpDef):
     # Quantized int8/int16 inputs must share the output's scale and zero point (concatenation.cc
-    # Prepare refuses others), so the integers are concatenated as they are.
+    # Prepare refuses others), so the integers are concatenated as they are; uint8 inputs are
+    # requantized to the output's (quantized_kernels.concatenation_kernel).
     moves_data = True
     options = Options("ConcatenationOptions", axis=Int, fused_activation_function=Activation)
 
     def run_float(self, attrs, *values):
         return np.concatenate(values, normalize_axis(attrs.get("axis", 0), values[0].ndim))
+
+    def prepare_integer(self, op, graph):
+        return concatenation_kernel(self.run_float, op, graph)
 
     def run_jax(self, attrs, *values):
         import jax.numpy as jnp

@@ -14,6 +14,7 @@ from ..fixedpoint import (calculate_input_radius, count_leading_zeros32, exp_on_
                           wrap_int32)
 from .options import Activation, Float, Options
 from .quantized import scale_zero
+from .quantized_kernels import l2_normalization_kernel
 from .registry import OpDef, register_op
 
 # reference_ops::L2Normalization divides by max(||x||, epsilon) so that zero rows stay zero.
@@ -99,3 +100,9 @@ class L2Normalization(LastAxisOp):
     def run_float(self, attrs, x):
         norm = np.sqrt(np.square(x).sum(axis=-1, keepdims=True))
         return x / np.maximum(norm, L2_NORM_EPSILON)
+
+    def prepare_integer(self, op, graph):
+        return l2_normalization_kernel(op, graph)
+
+    def version(self, op, graph):
+        return 2 if graph.tensors[op.inputs[0]].dtype == np.int8 else 1

@@ -321,7 +321,7 @@ def anchors() -> list[str]:
     start = text.find("## LiteRT on the mediapipe")
     end = text.find("\n## ", start + 1)
     section = text[start:end if end != -1 else None].strip().splitlines()[1:]
-    return ([f"From `shared/reference/anchors.md` (measured on another day; compare ratios, "
+    return (["From `shared/reference/anchors.md` (measured on another day; compare ratios, "
              "not absolute times):", ""] + [f"> {line}" if line else ">" for line in section])
 
 

@@ -12,7 +12,7 @@ from ai_edge_litert.interpreter import OpResolverType
 from edgeport.errors import (EdgeportError, InterpreterStateError, TensorError,
                              UnsupportedOpError)
 from edgeport.export.tflite import write_tflite
-from edgeport.graph import Graph, Op, Tensor
+from edgeport.graph import Op, Tensor
 from edgeport.lite import Interpreter, register_custom_op
 from edgeport.lite import interpreter as interpreter_module
 from edgeport.ops import OpDef, get_op, registry

@@ -14,7 +14,7 @@ import pytest
 
 import edgeport.config as config
 import edgeport.test as eptest
-from edgeport.runtime import devices
+from edgeport.runtime import devices, gpu_probes
 
 UUIDS = ["GPU-11111111-aaaa", "GPU-22222222-bbbb", "GPU-33333333-cccc"]
 SMI_ROWS = [
@@ -33,7 +33,7 @@ MIG_LISTING = f"""GPU 0: NVIDIA A100-SXM4-40GB (UUID: {UUIDS[0]})
 def isolated(monkeypatch, tmp_path):
     """No real NVML, driver library or nvidia-smi; the discovery cache cleared."""
     monkeypatch.setitem(sys.modules, "pynvml", None)  # import pynvml -> ImportError
-    monkeypatch.setattr(devices, "_libcuda_present", lambda: False)
+    monkeypatch.setattr(gpu_probes, "_libcuda_present", lambda: False)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.setattr(devices, "STATE", devices.RuntimeState())

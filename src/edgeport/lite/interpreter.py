@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InterpreterStateError, TensorError, UnsupportedOpError
+from ..errors import TensorError, UnsupportedOpError
 from ..frontends.tflite import read_tflite
 from ..graph import Graph, Tensor
 from ..ops import missing_ops

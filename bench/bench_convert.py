@@ -32,8 +32,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- bench_convert:start -->", "<!-- bench_convert:end -->"
+from report import BENCHMARKS, ROOT, update_section
+
+SECTION = "bench_convert"
 DEFAULT_MODELS = ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0", "ResNet50")
 TIMED_BY_DEFAULT = ("MobileNetV2", "ResNet50")
 # shared/reference/anchors.md: official float conversion times (import excluded) + ~2 s import
@@ -110,7 +111,7 @@ def measure(paths, timed, repeat, tf_python, folder: Path) -> dict:
 def report(results, timed, repeat, tf_python, elapsed) -> str:
     official_live = tf_python is not None
     recorded = json.loads((ROOT / "tests/keras/official_op_counts.json").read_text())
-    lines = [START, "## Keras -> .tflite conversion (`bench/bench_convert.py`)", "",
+    lines = ["## Keras -> .tflite conversion (`bench/bench_convert.py`)", "",
              f"Written by `python bench/bench_convert.py` (do not edit by hand); this run took "
              f"{elapsed:.0f} s on {os.cpu_count()} logical CPUs, Python "
              f"{platform.python_version()}. keras.applications models with random weights, "
@@ -147,26 +148,12 @@ def report(results, timed, repeat, tf_python, elapsed) -> str:
         lines.append(f"- {name}: " + ", ".join(
             f"{t} {row['edgeport']['ops'].get(t, 0)}/{theirs.get(t, 0)}" for t in types))
     lines += ["", f"Timed models: {', '.join(n for n in results if n in timed)}; the others "
-                  "are converted once for their op counts.", END]
+                  "are converted once for their op counts."]
     return "\n".join(lines) + "\n"
 
 
 def fmt(seconds) -> str:
     return "-" if seconds is None else f"{seconds:.2f} s"
-
-
-def update_section(path: Path, section: str) -> None:
-    """Replace the marked section of ``path`` (append it when the markers are absent)."""
-    from edgeport.io import atomic_write
-
-    text = path.read_text() if path.exists() else ""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section.rstrip("\n") + rest.split(END, 1)[1]
-    else:
-        text = text + ("\n" if text and not text.endswith("\n") else "") + \
-            ("\n" if text else "") + section
-    atomic_write(path, text.encode())
 
 
 def main(argv=None) -> int:
@@ -176,7 +163,7 @@ def main(argv=None) -> int:
                         help="models whose conversion is timed (the rest: op counts only)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tf-python", default="/tmp/tfenv/bin/python")
-    parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--out", default=str(BENCHMARKS))
     args = parser.parse_args(argv)
     started = time.perf_counter()
     tf_python = args.tf_python if Path(args.tf_python).exists() else None
@@ -186,7 +173,7 @@ def main(argv=None) -> int:
         paths = save_models(names, folder)
         results = measure(paths, timed, args.repeat, tf_python, folder)
     section = report(results, timed, args.repeat, tf_python, time.perf_counter() - started)
-    update_section(Path(args.out), section)
+    update_section(args.out, SECTION, section)
     print(section)
     return 0
 

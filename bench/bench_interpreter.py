@@ -34,12 +34,11 @@ sys.path.insert(0, str(ROOT))  # tests.corpus and tests.custom_ops
 from ai_edge_litert.interpreter import Interpreter as LiteRT, OpResolverType  # noqa: E402
 
 import edgeport  # noqa: E402
-from edgeport.io import atomic_write  # noqa: E402
 from edgeport.lite import Interpreter, register_custom_op  # noqa: E402
 from edgeport.runtime.threads import blas_threads  # noqa: E402
-from tests.corpus import mediapipe_models  # noqa: E402
+from report import update_section  # noqa: E402  (bench/report.py)
+from tests.corpus import CUSTOM_OP_MODELS, mediapipe_models  # noqa: E402
 from tests.custom_ops import MEDIAPIPE_CUSTOM_OPS  # noqa: E402
-from tests.corpus import CUSTOM_OP_MODELS  # noqa: E402
 from tests.test_mediapipe_models import input_range  # noqa: E402
 
 BIG_BATCH = 16
@@ -482,35 +481,35 @@ def findings(results: list[ModelResult], stats: dict[str, OpStats]) -> list[str]
 
 def report(results: list[ModelResult], runs: int, warmup: int, seconds: float) -> str:
     stats = op_stats(results)
-    lines = ["# edgeport interpreter benchmarks", "",
+    lines = ["## The interpreter against LiteRT on the mediapipe models (`bench/bench_interpreter.py`)", "",
              "Written by `python bench/bench_interpreter.py` (do not edit by hand). "
              f"Median of {runs} invokes after {warmup} warmup, per runtime, model and batch; "
              f"batch {BIG_BATCH} times are per image (batch time / {BIG_BATCH}). Times in ms. "
              f"This run took {seconds:.0f} s.", "",
-             "## Machine", "", *machine_info(), "",
-             "## Anchors", "", *anchors(), "",
-             "## Latency on the mediapipe 0.10.14 models", "",
+             "### Machine", "", *machine_info(), "",
+             "### Anchors", "", *anchors(), "",
+             "### Latency on the mediapipe 0.10.14 models", "",
              "LiteRT XNNPACK = default resolver, 1 thread; REF = `OpResolverType.BUILTIN_REF`, 1 "
              "thread. Targets: edgeport faster than REF (ratio < 1 ✓), and within "
              f"{TARGET_VS_XNNPACK:.0f}× of XNNPACK per image at batch {BIG_BATCH}.", "",
              *latency_table(results), "",
-             "## edgeport with BLAS on every core", "",
+             "### edgeport with BLAS on every core", "",
              "The same edgeport runs with NumPy's OpenBLAS on all cores instead of one "
              "(ratio < 1: threads help). On a busy machine threads that spin-wait hurt.", "",
              *threads_table(results), "",
-             "## edgeport time by op type (all models, 1 BLAS thread)", "",
+             "### edgeport time by op type (all models, 1 BLAS thread)", "",
              "Per-step medians of the timed invokes (`GraphExecutor.invoke(profile=True)`). "
              f"'per-call' is a step's kernel on its own inputs cut to at most {TINY}×{TINY} "
              "pixels: the cost of calling the op with next to no arithmetic (Python, NumPy "
              "dispatch, allocation, per-call weight work), an upper bound on its overhead; not "
              "measurable where constants pin the shapes (RESHAPE, fixed-size resizes).",
              "", *op_table(stats), "",
-             "## Python overhead", "",
+             "### Python overhead", "",
              "'dispatch loop' is `invoke()` with every kernel replaced by one returning its "
              "recorded outputs: the executor's own cost per step. 'overhead share' is (dispatch "
              "loop + per-call costs) / batch-1 time.", "",
              *overhead_table(results), "",
-             "## Where the time goes / next speed-up", "", *findings(results, stats), ""]
+             "### Where the time goes / next speed-up", "", *findings(results, stats), ""]
     return "\n".join(lines)
 
 
@@ -542,7 +541,7 @@ def main(argv=None) -> int:
               f"edgeport {ms(r.ours.b1):>8} ms at b1  ({time.perf_counter() - t0:.0f} s)",
               file=sys.stderr, flush=True)
     text = report(results, args.runs, args.warmup, time.perf_counter() - start)
-    atomic_write(args.out, text.encode())
+    update_section(args.out, "bench_interpreter", text)
     print(text)
     return 0
 

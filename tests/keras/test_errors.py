@@ -10,8 +10,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from edgeport.errors import ModelFormatError, QuantizationError, UnsupportedLayerError
-from edgeport.lite.converter import Optimize, OpsSet, TFLiteConverter
+from edgeport.errors import ModelFormatError, UnsupportedLayerError
+from edgeport.lite.converter import TFLiteConverter
 
 keras = pytest.importorskip("keras")
 layers = keras.layers
@@ -124,20 +124,6 @@ def test_broken_h5_files(tmp_path):
     keras.Sequential([keras.Input((5,)), layers.Dense(3)]).save_weights(weights_only)
     with pytest.raises(ModelFormatError, match="model_config"):
         TFLiteConverter.from_keras_file(weights_only).convert()
-
-
-@pytest.mark.parametrize("setting", [
-    lambda c: setattr(c, "optimizations", [Optimize.DEFAULT]),
-    lambda c: setattr(c, "representative_dataset", lambda: iter([])),
-    lambda c: c.target_spec.supported_types.add(np.float16),
-    lambda c: setattr(c.target_spec, "supported_ops", {OpsSet.TFLITE_BUILTINS_INT8}),
-    lambda c: setattr(c, "inference_input_type", np.int8),
-])
-def test_quantizing_settings_are_refused(tmp_path, setting):
-    converter = TFLiteConverter.from_keras_file(small(tmp_path))
-    setting(converter)
-    with pytest.raises(QuantizationError, match="quantization"):
-        converter.convert()
 
 
 def test_reading_needs_neither_keras_nor_tensorflow(tmp_path):

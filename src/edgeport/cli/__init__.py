@@ -1,0 +1,93 @@
+"""The ``edgeport`` command: convert, inspect, run and benchmark models from a shell.
+
+    edgeport inspect MODEL                      what is inside: ops, tensors, weights
+    edgeport run MODEL --input x.npy [--output out.npz]   or   --random [--seed N] [--batch N]
+    edgeport bench MODEL [--batch N] [--runs N] [--warmup N] [--profile]
+    edgeport convert MODEL(.keras|.h5|.tflite) -o OUT.tflite
+    edgeport devices                            the CPU and GPUs, like nvidia-smi
+    edgeport export-web MODEL -o DIR            a TF.js bundle and demo page; `serve DIR` shows it
+    edgeport demo [--output-dir DIR]            all of the above on the built-in example
+
+Errors edgeport raises on purpose (`EdgeportError`: a corrupt model, an input of the wrong
+shape...) and unreadable files print one line, ``edgeport: error: <message>``, and exit 1; a
+traceback only with ``--debug``. Usage errors exit 2, as argparse does. NumPy, rich and tqdm are
+imported inside the commands, so ``import edgeport.cli`` stays light. Each command is a module
+of this package with ``add_parser(commands, common)`` and its ``*_command(args)`` function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .. import __version__
+from ..errors import EdgeportError
+from . import bench, convert, demo, devices, inspect, run
+from .common import CommandError, one_line
+
+__all__ = ["CommandError", "build_parser", "main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``edgeport`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit
+    code (0 success, 1 error, 2 usage error, 130 interrupted)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if getattr(args, "inputs", None) and args.batch is not None:
+            parser.error("--batch goes with --random; with --input the arrays' shapes decide "
+                         "the batch")
+    except SystemExit as exit_:  # --help, --version and usage errors
+        return exit_.code if isinstance(exit_.code, int) else 1
+    try:
+        return args.command(args) or 0
+    except BrokenPipeError:
+        # The reader went away (edgeport inspect m.tflite | head): stop quietly, and keep
+        # Python from complaining when it flushes stdout at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
+    except (EdgeportError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"edgeport: error: {one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("edgeport: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --debug is accepted before or after the command. The commands' copy defaults to
+    # SUPPRESS so that it cannot reset a --debug given before the command; parents share
+    # action objects, so the main parser gets its own.
+    debug_help = "show the full traceback of an error"
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help=debug_help)
+    parser = argparse.ArgumentParser(
+        prog="edgeport",
+        description="Inspect, run and benchmark .tflite models with edgeport's NumPy "
+                    "interpreter.")
+    parser.add_argument("--debug", action="store_true", help=debug_help)
+    parser.add_argument("--version", action="version", version=f"edgeport {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    for command in (convert, inspect, run, bench, devices, demo):
+        command.add_parser(commands, common)
+
+    from ..export.tfjs.commands import add_parsers as add_web_parsers
+    from ..quantize.cli_compare import add_parser as add_compare_parser
+
+    add_web_parsers(commands, common)
+    add_compare_parser(commands, common)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

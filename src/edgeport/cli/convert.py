@@ -1,0 +1,47 @@
+"""``edgeport convert MODEL -o OUT.tflite [--quantize ...]``: Keras or .tflite in, .tflite out."""
+
+from __future__ import annotations
+
+from .common import human_bytes
+
+
+def add_parser(commands, common) -> None:
+    """The ``convert`` subcommand, for edgeport.cli.build_parser."""
+    convert = commands.add_parser(
+        "convert", parents=[common], help="convert a .keras/.h5/.tflite model to .tflite",
+        description="Convert a Keras model (.keras or .h5, read without Keras or TensorFlow) "
+                    "or re-optimize a float .tflite, and print a summary (ops, parameters, "
+                    "size).")
+    convert.add_argument("model", help=".keras, .h5 or .tflite file")
+    convert.add_argument("-o", "--output", required=True, metavar="OUT.tflite",
+                         help="the .tflite file to write (atomically)")
+    from ..quantize.cli import add_arguments
+
+    add_arguments(convert)
+    convert.set_defaults(command=convert_command)
+
+
+def convert_command(args) -> int:
+    """Convert with edgeport.lite.TFLiteConverter (quantizing as the options say), write
+    atomically, summarize what was written. Nothing is written when anything fails."""
+    from ..frontends.tflite import read_tflite
+    from ..io import atomic_write
+    from ..lite.converter import TFLiteConverter
+    from ..quantize.cli import configure
+
+    source = str(args.model)
+    converter = (TFLiteConverter.from_tflite(source) if source.endswith(".tflite")
+                 else TFLiteConverter.from_keras_file(source))
+    configure(converter, args)
+    data = converter.convert()
+    atomic_write(args.output, data)
+    graph = read_tflite(data, args.output)
+    usage: dict[str, int] = {}
+    for op in graph.ops:
+        usage[op.type] = usage.get(op.type, 0) + 1
+    params = sum(t.data.size for t in graph.tensors.values() if t.data is not None)
+    print(f"wrote {args.output}: {len(graph.ops)} ops, {params:,} parameters, "
+          f"{human_bytes(len(data))}")
+    print("  " + ", ".join(f"{n} {op_type}" for op_type, n in
+                          sorted(usage.items(), key=lambda item: (-item[1], item[0]))))
+    return 0

@@ -1,0 +1,382 @@
+"""Post-training quantization: graph rewrites from a float graph to a smaller or integer one.
+
+- `quantize_weights` (weights-only int8, the converter's ``Optimize.DEFAULT`` without data):
+  the weights of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV with at least
+  1024 elements (the official converter's threshold) become symmetric int8 behind a DEQUANTIZE,
+  which LiteRT and edgeport's interpreter run once, at load; the arithmetic stays float.
+- `quantize_float16`: every float32 constant becomes float16 behind a DEQUANTIZE.
+- `quantize_int8` (full integer): from calibrated ranges, every op edgeport has an integer
+  kernel for computes on int8 (rules.py says how each tensor is quantized); the others stay
+  float between DEQUANTIZE and QUANTIZE, or, with ``integer_only``, QuantizationError lists
+  them all. Model inputs and outputs are float32 (QUANTIZE/DEQUANTIZE at the boundary), int8
+  or uint8.
+Each rewrite works in place on a graph from `prepare_float` and returns it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import QuantizationError
+from ..graph import Graph, Op, QuantParams, Tensor
+from ..ops.registry import QUANTIZED_DTYPES
+from . import rules
+from .rules import (SAME_AS_INPUT, SHARED_ALL, WEIGHTED, activation_params, as_uint8,
+                    bias_int32, constant_params, quantize_constant, same_params,
+                    symmetric_weights)
+
+F32 = np.dtype(np.float32)
+MIN_WEIGHT_ELEMENTS = 1024  # kWeightsMinNumElementsDefault (tools/optimize/quantize_weights.cc)
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+def prepare_float(graph: Graph) -> Graph:
+    """Make ``graph`` ready to quantize: compressed constants (float16 or int8 behind
+    DEQUANTIZE, sparse behind DENSIFY) are expanded to float32 constants. Raises
+    QuantizationError for a model that is already quantized, or weights holding NaN/Inf."""
+    from ..passes.constant_folding import DECOMPRESSING_OPS
+    from ..shapes import bind_kernels
+
+    for op in list(graph.ops):
+        inputs = [graph.tensors[n] for n in op.inputs if n is not None]
+        if (op.type in DECOMPRESSING_OPS and all(t.is_constant for t in inputs)
+                and not any(n in graph.outputs for n in op.outputs)):
+            sub = Graph(tensors=graph.tensors, ops=[op])
+            value = bind_kernels(sub)[id(op)]([t.data for t in inputs])[0]
+            out = graph.tensors[op.outputs[0]]
+            out.data, out.shape = value.astype(out.dtype), tuple(value.shape)
+            graph.ops.remove(op)
+    users = {}
+    for op in graph.ops:
+        for name in op.inputs:
+            if name is not None:
+                users.setdefault(name, op)
+    for name, tensor in graph.tensors.items():
+        if name not in users:
+            continue
+        if tensor.quant is not None and tensor.dtype in QUANTIZED_DTYPES:
+            raise QuantizationError(f"tensor {name!r} of {users[name].label} is already "
+                                    f"quantized ({tensor.dtype}); quantize the float model")
+        if tensor.is_constant and tensor.dtype.kind == "f" and not np.isfinite(tensor.data).all():
+            bad = "NaN" if np.isnan(tensor.data).any() else "Inf"
+            raise QuantizationError(f"weights {name!r} of {users[name].label} hold {bad} "
+                                    "values; fix the model before quantizing")
+    return graph
+
+
+def _denied(op: Op, denylisted_ops, denylisted_nodes) -> bool:
+    return op.type in denylisted_ops or (op.origin is not None and op.origin in denylisted_nodes)
+
+
+def _float_constant(graph: Graph, name: str | None) -> bool:
+    t = None if name is None else graph.tensors[name]
+    return t is not None and t.is_constant and t.dtype == F32
+
+
+def _insert_dequantize(graph: Graph, name: str, data: np.ndarray, quant, origin) -> Op:
+    """Turn constant ``name`` into the output of DEQUANTIZE(stored ``data``)."""
+    stored = graph.unique_name(f"{name}_{data.dtype.name}")
+    graph.add_tensor(Tensor(stored, data.shape, data.dtype, data, quant=quant))
+    tensor = graph.tensors[name]
+    tensor.data = None
+    return Op("DEQUANTIZE", [stored], [name], {}, origin=origin)
+
+
+def quantize_weights(graph: Graph, per_channel: bool = True, per_channel_dense: bool = True,
+                     min_elements: int = MIN_WEIGHT_ELEMENTS, denylisted_ops=(),
+                     denylisted_nodes=()) -> Graph:
+    """Weights-only int8: see the module doc. ``per_channel_dense=False`` keeps
+    FULLY_CONNECTED per tensor (TFLite Micro); ``per_channel=False`` everything."""
+    dequantize = []
+    done = set()
+    for op in graph.ops:
+        if op.type not in WEIGHTED or _denied(op, denylisted_ops, denylisted_nodes):
+            continue
+        index, axis = WEIGHTED[op.type][:2]
+        name = op.inputs[index] if index < len(op.inputs) else None
+        if name in done or not _float_constant(graph, name):
+            continue
+        data = graph.tensors[name].data
+        if data.size < min_elements:
+            continue
+        channel = per_channel and (per_channel_dense or op.type != "FULLY_CONNECTED")
+        q, quant = symmetric_weights(data, axis if channel else None)
+        dequantize.append(_insert_dequantize(graph, name, q, quant, op.origin))
+        done.add(name)
+    graph.ops[:0] = dequantize
+    return graph
+
+
+def quantize_float16(graph: Graph, denylisted_ops=(), denylisted_nodes=()) -> Graph:
+    """Every float32 constant an op reads (and that fits float16's range) becomes float16
+    behind a DEQUANTIZE; the arithmetic stays float32."""
+    dequantize = []
+    done = set()
+    for op in graph.ops:
+        if _denied(op, denylisted_ops, denylisted_nodes):
+            continue
+        for name in op.inputs:
+            if name in done or not _float_constant(graph, name):
+                continue
+            data = graph.tensors[name].data
+            if data.size and np.abs(data).max() > FLOAT16_MAX:
+                continue  # would overflow to inf: keep float32
+            dequantize.append(_insert_dequantize(graph, name, data.astype(np.float16), None,
+                                                 op.origin))
+            done.add(name)
+    graph.ops[:0] = dequantize
+    return graph
+
+
+@dataclass
+class Int8Options:
+    """What `quantize_int8` does beyond the spec's defaults."""
+
+    per_channel: bool = True
+    per_channel_dense: bool = True
+    input_type: np.dtype = F32
+    output_type: np.dtype = F32
+    integer_only: bool = False
+    denylisted_ops: frozenset = field(default_factory=frozenset)
+    denylisted_nodes: frozenset = field(default_factory=frozenset)
+
+
+def float_reason(op: Op, graph: Graph, ranges, options: Int8Options) -> str | None:
+    """Why ``op`` must stay float, or None when it can compute on int8. ``""`` marks an op
+    without float tensors, which quantization leaves alone."""
+    floats_in = [n for n in op.inputs if n is not None and graph.tensors[n].dtype == F32]
+    floats_out = [n for n in op.outputs if graph.tensors[n].dtype == F32]
+    if not floats_in and not floats_out:
+        return ""
+    if _denied(op, options.denylisted_ops, options.denylisted_nodes):
+        return "denylisted"
+    if op.is_custom or not rules.has_integer_kernel(op.type):
+        return "edgeport has no int8 kernel for it"
+    activation = op.attrs.get("fused_activation_function", "NONE")
+    if activation not in rules.INTEGER_ACTIVATIONS:
+        return f"its fused activation {activation} has no integer form"
+    if floats_out and not any(not graph.tensors[n].is_constant for n in floats_in):
+        return "it makes float values from non-float inputs"
+    if op.type in WEIGHTED:
+        weights, _, bias, _ = WEIGHTED[op.type]
+        for index in (weights, bias):
+            name = op.inputs[index] if index < len(op.inputs) else None
+            if name is not None and not graph.tensors[name].is_constant:
+                return "its weights are not constant"
+    missing = [n for n in floats_in + floats_out
+               if not graph.tensors[n].is_constant and n not in ranges]
+    if missing:
+        return f"tensor {missing[0]!r} has no calibrated range"
+    return None
+
+
+def quantize_int8(graph: Graph, ranges: dict[str, tuple[float, float]],
+                  options: Int8Options | None = None) -> Graph:
+    """Full-integer int8 from calibrated ``ranges``; see the module doc."""
+    from ..passes import remove_dead_code
+
+    options = options or Int8Options()
+    order = graph.topological_order()
+    reasons = {id(op): float_reason(op, graph, ranges, options) for op in order}
+    if options.integer_only:
+        stuck = [op for op in order if reasons[id(op)] not in (None, "", "denylisted")]
+        if stuck:
+            listed = "; ".join(f"{op.type} (layer {op.origin or op.outputs[0]!r}): "
+                               f"{reasons[id(op)]}" for op in stuck)
+            raise QuantizationError(
+                f"cannot make the model integer-only (target_spec.supported_ops="
+                f"[TFLITE_BUILTINS_INT8]): {len(stuck)} op(s) cannot be quantized: {listed}. "
+                "Allow float ops (TFLITE_BUILTINS) to keep them float, or denylist them")
+    rewriter = _Int8Rewriter(graph, ranges, options)
+    for op in order:
+        if reasons[id(op)] is None:
+            rewriter.integer_op(op)
+        else:
+            rewriter.float_op(op)
+    graph.ops = rewriter.ops
+    return remove_dead_code(graph)
+
+
+class _Int8Rewriter:
+    """Rebuilds the op list: each float tensor gets an int8 and/or a float version, created on
+    demand with QUANTIZE / DEQUANTIZE where an int8 op meets a float one."""
+
+    def __init__(self, graph: Graph, ranges, options: Int8Options):
+        self.g, self.ranges, self.opt = graph, ranges, options
+        self.is_float = {n for n, t in graph.tensors.items() if t.dtype == F32}
+        self.ops: list[Op] = []
+        self.int8: dict[str, str] = {}
+        self.float: dict[str, str] = {}
+        self.requantized: dict[tuple, str] = {}
+        for name in graph.inputs:
+            if name in self.is_float:
+                self._bind_input(name)
+
+    # -- tensors --------------------------------------------------------------------------
+    def _new(self, base: str, like: str, dtype, quant=None) -> str:
+        name = self.g.unique_name(base)
+        self.g.add_tensor(Tensor(name, self.g.tensors[like].shape, dtype, quant=quant))
+        return name
+
+    def _params(self, name: str) -> QuantParams:
+        return activation_params(*self.ranges[name])
+
+    def _emit(self, op_type: str, source: str, target: str, origin) -> None:
+        self.ops.append(Op(op_type, [source], [target], {}, origin=origin))
+
+    def _bind_input(self, name: str) -> None:
+        kind = np.dtype(self.opt.input_type)
+        tensor = self.g.tensors[name]
+        if kind == F32:
+            self.float[name] = name
+            return
+        params = self._params(name)
+        tensor.dtype = kind
+        tensor.quant = as_uint8(params) if kind == np.uint8 else params
+        if kind == np.uint8:
+            inner = self._new(f"{name}_int8", name, np.int8, params)
+            self._emit("QUANTIZE", name, inner, None)
+            self.int8[name] = inner
+        else:
+            self.int8[name] = name
+
+    def int8_of(self, name: str, want: QuantParams | None = None, origin=None) -> str:
+        """The int8 version of float tensor ``name`` (on the ``want`` grid, if given)."""
+        have = self.int8.get(name)
+        if have is not None and (want is None or same_params(self.g.tensors[have].quant, want)):
+            return have
+        key = (name, float(want.scale[0]), int(want.zero_point[0])) if want else (name,)
+        if key in self.requantized:
+            return self.requantized[key]
+        params = want if want is not None else self._params(name)
+        source = have if have is not None else self.float[name]
+        made = self._new(f"{name}_int8" if have is None else f"{name}_requantized", name,
+                         np.int8, params)
+        self._emit("QUANTIZE", source, made, origin)
+        if have is None and want is None:
+            self.int8[name] = made
+        else:
+            self.requantized[key] = made
+        return made
+
+    def float_of(self, name: str, origin=None) -> str:
+        """The float version of tensor ``name`` (a DEQUANTIZE of its int8 version if needed)."""
+        if name not in self.float:
+            source = self.int8[name]
+            if self.g.tensors[name].dtype == np.uint8:  # a uint8 model input
+                source = name
+            made = self._new(f"{name}_dequantized", name, F32)
+            self._emit("DEQUANTIZE", source, made, origin)
+            self.float[name] = made
+        return self.float[name]
+
+    def _constant(self, name: str, q: np.ndarray, quant: QuantParams) -> str:
+        made = self.g.unique_name(f"{name}_quantized")
+        self.g.add_tensor(Tensor(made, q.shape, q.dtype, q, quant=quant))
+        return made
+
+    # -- ops ------------------------------------------------------------------------------
+    def float_op(self, op: Op) -> None:
+        """Keep ``op`` float: it reads float versions of its inputs."""
+        inputs = [n if n is None or n not in self.is_float or self.g.tensors[n].is_constant
+                  else (self._any_version(n) if op.type == "SHAPE" else self.float_of(n, op.origin))
+                  for n in op.inputs]
+        outputs, after = [], []
+        kind = np.dtype(self.opt.output_type)
+        for out in op.outputs:
+            if out in self.is_float and out in self.g.outputs and kind != F32:
+                inner = self._new(f"{out}_float", out, F32)
+                params = self._params(out)
+                tensor = self.g.tensors[out]
+                tensor.dtype, tensor.quant = kind, (as_uint8(params) if kind == np.uint8
+                                                    else params)
+                after.append(("QUANTIZE", inner, out))
+                self.float[out] = inner
+                if kind == np.int8:
+                    self.int8[out] = out
+                outputs.append(inner)
+            else:
+                if out in self.is_float:
+                    self.float[out] = out
+                outputs.append(out)
+        self.ops.append(Op(op.type, inputs, outputs, dict(op.attrs), origin=op.origin))
+        for op_type, source, target in after:
+            self._emit(op_type, source, target, op.origin)
+
+    def _any_version(self, name: str) -> str:
+        return self.float.get(name) or self.int8[name]
+
+    def integer_op(self, op: Op) -> None:
+        """Rewrite ``op`` to compute on int8."""
+        g = self.g
+        inputs = list(op.inputs)
+        weights, axis, bias, data = WEIGHTED.get(op.type, (None, None, None, None))
+        shared = self._params(op.outputs[0]) if op.type in SHARED_ALL else None
+        for i, name in enumerate(op.inputs):
+            if name is None or name not in self.is_float or i == bias:
+                continue
+            tensor = g.tensors[name]
+            if tensor.is_constant:
+                if i == weights:
+                    channel = self.opt.per_channel and (self.opt.per_channel_dense
+                                                        or op.type != "FULLY_CONNECTED")
+                    q, quant = symmetric_weights(tensor.data, axis if channel else None)
+                else:
+                    quant = shared or constant_params(tensor.data)
+                    q = quantize_constant(tensor.data, quant)
+                inputs[i] = self._constant(name, q, quant)
+            else:
+                inputs[i] = self.int8_of(name, shared, op.origin)
+            if op.type in SAME_AS_INPUT and shared is None:
+                shared = g.tensors[inputs[i]].quant
+        if weights is not None:
+            inputs = self._bias(op, inputs, weights, bias, data)
+        outputs, after = [], []
+        for out in op.outputs:
+            if out not in self.is_float:
+                outputs.append(out)
+                continue
+            if op.type in rules.FIXED_OUTPUT:
+                params = rules.fixed_params(op.type)
+            else:
+                params = shared if shared is not None else self._params(out)
+            outputs.append(self._int8_output(out, params, after))
+        self.ops.append(Op(op.type, inputs, outputs, dict(op.attrs), origin=op.origin))
+        for op_type, source, target in after:
+            self._emit(op_type, source, target, op.origin)
+
+    def _int8_output(self, out: str, params: QuantParams, after: list) -> str:
+        tensor = self.g.tensors[out]
+        kind = np.dtype(self.opt.output_type)
+        if out in self.g.outputs and kind != np.int8:
+            inner = self._new(f"{out}_int8", out, np.int8, params)
+            if kind == F32:
+                after.append(("DEQUANTIZE", inner, out))
+                self.float[out] = out
+            else:
+                tensor.dtype, tensor.quant = kind, as_uint8(params)
+                after.append(("QUANTIZE", inner, out))
+            self.int8[out] = inner
+            return inner
+        tensor.dtype, tensor.quant = np.dtype(np.int8), params
+        self.int8[out] = out
+        return out
+
+    def _bias(self, op: Op, inputs: list, weights: int, bias: int, data: int) -> list:
+        """The int32 bias at s_in * s_w, or a zero one where LiteRT's kernel needs one."""
+        g = self.g
+        w_quant = g.tensors[inputs[weights]].quant
+        in_scale = g.tensors[inputs[data]].quant.scale[0]
+        name = inputs[bias] if bias < len(inputs) else None
+        if name is None and op.type not in rules.NEEDS_BIAS:
+            return inputs
+        channels = g.tensors[inputs[weights]].shape[WEIGHTED[op.type][1]]
+        values = (g.tensors[name].data if name is not None
+                  else np.zeros(channels, np.float32))
+        q, quant = bias_int32(values, in_scale, w_quant.scale)
+        base = name or f"{op.outputs[0]}_bias"
+        inputs = inputs + [None] * (bias + 1 - len(inputs))
+        inputs[bias] = self._constant(base, q, quant)
+        return inputs

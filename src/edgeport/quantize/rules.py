@@ -1,0 +1,132 @@
+"""How each op's tensors are quantized (TFLite's 8-bit quantization spec,
+tensorflow/lite/g3doc/performance/quantization_spec.md), and the arithmetic of the parameters.
+
+- Activations: asymmetric int8 per tensor from a calibrated range, nudged so that the real
+  value 0 is exactly representable (GetAsymmetricQuantizationParams).
+- Weights of the weighted-sum ops: symmetric int8 in [-127, 127], zero point 0, per output
+  channel (CONV_2D and TRANSPOSE_CONV axis 0, DEPTHWISE_CONV_2D axis 3, FULLY_CONNECTED axis 0)
+  or per tensor.
+- Bias: int32, zero point 0, scale ``s_in * s_w[c]`` multiplied in float32.
+- Other constants: asymmetric int8 per tensor from their own range (or the shared parameters).
+- FIXED_OUTPUT ops write fixed parameters; SAME_AS_INPUT ops write their input's; SHARED_ALL
+  ops need every data input and the output on one set of parameters (from the output range).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..fixedpoint import round_half_away
+from ..graph import QuantParams
+from ..ops.registry import OpDef, get_op
+
+FIXED_OUTPUT = {
+    "LOGISTIC": (1 / 256, -128),
+    "SOFTMAX": (1 / 256, -128),
+    "TANH": (1 / 128, 0),
+    "LOG_SOFTMAX": (16 / 256, 127),
+    "L2_NORMALIZATION": (1 / 128, 0),
+}
+SAME_AS_INPUT = frozenset({
+    "MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE",
+    "STRIDED_SLICE", "SLICE", "GATHER", "GATHER_ND", "SPLIT", "SPLIT_V", "UNPACK",
+    "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "PAD",
+    "PADV2", "MIRROR_PAD", "REDUCE_MAX", "REDUCE_MIN", "BATCH_TO_SPACE_ND",
+    "SPACE_TO_BATCH_ND", "TILE", "BROADCAST_TO", "REVERSE_V2",
+})
+SHARED_ALL = frozenset({"CONCATENATION", "PACK", "MAXIMUM", "MINIMUM"})
+# op type -> (weights input, per-channel axis, bias input, data input)
+WEIGHTED = {
+    "CONV_2D": (1, 0, 2, 0),
+    "DEPTHWISE_CONV_2D": (1, 3, 2, 0),
+    "FULLY_CONNECTED": (1, 0, 2, 0),
+    "TRANSPOSE_CONV": (1, 0, 3, 2),
+}
+# LiteRT's int8 CONV_2D and DEPTHWISE_CONV_2D kernels require a bias input.
+NEEDS_BIAS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D"})
+# Ops that are never rewritten to int8 (type conversions, shape queries).
+NEVER = frozenset({"QUANTIZE", "DEQUANTIZE", "CAST", "DENSIFY", "SHAPE"})
+INTEGER_ACTIVATIONS = frozenset({"NONE", "RELU", "RELU6", "RELU_N1_TO_1"})
+
+INT8_MIN, INT8_MAX = -128, 127
+INT32_LIMIT = 2 ** 31 - 1
+
+
+def has_integer_kernel(op_type: str) -> bool:
+    """Whether edgeport runs ``op_type`` on int8 (it has an integer kernel, or only moves
+    data): the ops the quantizer may rewrite. Kernels added later are picked up as they land."""
+    opdef = get_op(op_type)
+    if opdef is None or op_type in NEVER:
+        return False
+    return opdef.moves_data or type(opdef).prepare_integer is not OpDef.prepare_integer
+
+
+def activation_params(low: float, high: float, dtype=np.int8) -> QuantParams:
+    """Asymmetric per-tensor parameters covering [low, high] (widened to include 0), the zero
+    point nudged to an integer so that 0.0 is exact; uint8 shifts the zero point by 128."""
+    low, high = min(float(low), 0.0), max(float(high), 0.0)
+    scale = np.float32((high - low) / (INT8_MAX - INT8_MIN))
+    if not scale > 1e-9:
+        scale = np.float32(1e-9 if high > low else 1.0)
+    zero = int(np.clip(round_half_away(np.float64(INT8_MIN - low / np.float64(scale))),
+                       INT8_MIN, INT8_MAX))
+    if np.dtype(dtype) == np.uint8:
+        zero += 128
+    return QuantParams([scale], [zero])
+
+
+def fixed_params(op_type: str) -> QuantParams:
+    scale, zero = FIXED_OUTPUT[op_type]
+    return QuantParams([np.float32(scale)], [zero])
+
+
+def as_uint8(params: QuantParams) -> QuantParams:
+    """The same real grid on uint8: zero point + 128."""
+    return QuantParams(params.scale, params.zero_point + 128)
+
+
+def symmetric_weights(w: np.ndarray, axis: int | None) -> tuple[np.ndarray, QuantParams]:
+    """Symmetric int8 weights: ``scale = max|w| / 127`` per ``axis`` slice (per tensor when
+    None), zero point 0, values in [-127, 127]. An all-zero slice gets scale 1."""
+    w = np.asarray(w, np.float32)
+    if axis is None:
+        amax = np.abs(w).max(initial=0.0).reshape(1)
+        view = amax
+    else:
+        axis %= w.ndim
+        others = tuple(a for a in range(w.ndim) if a != axis)
+        amax = np.abs(w).max(axis=others, initial=0.0) if others else np.abs(w)
+        shape = [1] * w.ndim
+        shape[axis] = -1
+        view = amax.reshape(shape)
+    scale = (amax / np.float32(127)).astype(np.float32)
+    scale[scale == 0] = 1.0
+    view_scale = scale.reshape(view.shape)
+    q = np.clip(round_half_away(w / view_scale), -127, 127).astype(np.int8)
+    return q, QuantParams(scale, np.zeros(scale.size, np.int64), axis or 0)
+
+
+def bias_int32(b: np.ndarray, in_scale, w_scales: np.ndarray) -> tuple[np.ndarray, QuantParams]:
+    """The int32 bias at ``s_in * s_w[c]`` (the product in float32, as LiteRT checks it)."""
+    scales = (np.float32(in_scale) * np.asarray(w_scales, np.float32)).astype(np.float32)
+    q = round_half_away(np.asarray(b, np.float64) / scales.astype(np.float64))
+    q = np.clip(q, -INT32_LIMIT, INT32_LIMIT).astype(np.int32)
+    return q, QuantParams(scales, np.zeros(scales.size, np.int64), 0)
+
+
+def quantize_constant(x: np.ndarray, params: QuantParams, dtype=np.int8) -> np.ndarray:
+    """A float constant on the grid of ``params`` (AffineQuantize)."""
+    from ..ops.quantize import quantize
+
+    return quantize(np.asarray(x, np.float32), params, np.dtype(dtype))
+
+
+def constant_params(x: np.ndarray) -> QuantParams:
+    """Per-tensor asymmetric parameters of a constant from its own range."""
+    x = np.asarray(x, np.float32)
+    return activation_params(float(x.min(initial=0.0)), float(x.max(initial=0.0)))
+
+
+def same_params(a: QuantParams | None, b: QuantParams | None) -> bool:
+    return (a is not None and b is not None and np.array_equal(a.scale, b.scale)
+            and np.array_equal(a.zero_point, b.zero_point))

@@ -35,6 +35,7 @@ from ai_edge_litert.interpreter import Interpreter as LiteRT, OpResolverType  # 
 
 import edgeport  # noqa: E402
 from edgeport.lite import Interpreter, register_custom_op  # noqa: E402
+from edgeport.lite.interpreter import feed_inputs  # noqa: E402
 from edgeport.runtime.threads import blas_threads  # noqa: E402
 from report import update_section  # noqa: E402  (bench/report.py)
 from tests.corpus import CUSTOM_OP_MODELS, mediapipe_models  # noqa: E402
@@ -86,13 +87,7 @@ def median_invoke(invoke, runs: int, warmup: int) -> float:
 
 def prepared(interpreter, inputs: list[np.ndarray]):
     """``interpreter`` (tf.lite API) resized, allocated and fed ``inputs``."""
-    details = interpreter.get_input_details()
-    for detail, value in zip(details, inputs):
-        if tuple(detail["shape"]) != value.shape:
-            interpreter.resize_tensor_input(detail["index"], value.shape)
-    interpreter.allocate_tensors()
-    for detail, value in zip(details, inputs):
-        interpreter.set_tensor(detail["index"], value)
+    feed_inputs(interpreter, inputs)
     return interpreter
 
 

@@ -28,13 +28,10 @@ def run_edgeport(model: bytes, inputs: list[np.ndarray]):
 
 
 def _run(interpreter, inputs):
-    details = interpreter.get_input_details()
-    assert len(details) == len(inputs), f"model takes {len(details)} inputs, got {len(inputs)}"
-    for detail, value in zip(details, inputs):
-        if tuple(detail["shape"]) != value.shape:
-            interpreter.resize_tensor_input(detail["index"], value.shape)
-    interpreter.allocate_tensors()
-    for detail, value in zip(details, inputs):
-        interpreter.set_tensor(detail["index"], value)
+    from edgeport.lite.interpreter import feed_inputs
+
+    n_inputs = len(interpreter.get_input_details())
+    assert n_inputs == len(inputs), f"model takes {n_inputs} inputs, got {len(inputs)}"
+    feed_inputs(interpreter, inputs)
     interpreter.invoke()
     return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]

@@ -6,7 +6,7 @@ import sys
 import time
 
 from .common import make_console, non_negative_int, positive_int, shape_text
-from .run import feed, random_inputs
+from .run import random_inputs
 
 
 def add_parser(commands, common) -> None:
@@ -34,10 +34,11 @@ def bench_command(args) -> int:
     from tqdm import tqdm
 
     from ..lite import Interpreter
+    from ..lite.interpreter import feed_inputs
 
     interpreter = Interpreter(model_path=args.model)
     arrays = random_inputs(interpreter, 0, args.batch)
-    feed(interpreter, arrays)
+    feed_inputs(interpreter, arrays)
     executor = interpreter.executor(0)
     batch = arrays[0].shape[0] if arrays and arrays[0].ndim else 1
 

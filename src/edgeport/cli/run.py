@@ -29,13 +29,14 @@ def run_command(args) -> int:
     from rich.table import Table
 
     from ..lite import Interpreter
+    from ..lite.interpreter import feed_inputs
 
     interpreter = Interpreter(model_path=args.model)
     if args.inputs:
         arrays = _load_inputs(interpreter, args.model, args.inputs)
     else:
         arrays = random_inputs(interpreter, args.seed, args.batch)
-    feed(interpreter, arrays)
+    feed_inputs(interpreter, arrays)
     interpreter.invoke()
     outputs = {d["name"]: interpreter.get_tensor(d["index"])
                for d in interpreter.get_output_details()}
@@ -115,17 +116,6 @@ def random_inputs(interpreter, seed: int, batch: int | None) -> list:
                                f"dtype {dtype}; give it with --input")
         arrays.append(value)
     return arrays
-
-
-def feed(interpreter, arrays: list) -> None:
-    """Resize the inputs to ``arrays``' shapes, allocate, and set them."""
-    details = interpreter.get_input_details()
-    for detail, value in zip(details, arrays):
-        if tuple(detail["shape"]) != value.shape:
-            interpreter.resize_tensor_input(detail["index"], value.shape)
-    interpreter.allocate_tensors()
-    for detail, value in zip(details, arrays):
-        interpreter.set_tensor(detail["index"], value)
 
 
 def _stats(value) -> list[str]:

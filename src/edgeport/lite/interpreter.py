@@ -234,6 +234,18 @@ class SignatureRunner:
                 for key, name in self._signature.outputs.items()}
 
 
+def feed_inputs(interpreter, arrays) -> None:
+    """Resize the inputs of a tf.lite-style ``interpreter`` (edgeport's, LiteRT's or
+    TensorFlow's) to ``arrays``' shapes, allocate its tensors, and set the inputs."""
+    details = interpreter.get_input_details()
+    for detail, value in zip(details, arrays):
+        if tuple(detail["shape"]) != value.shape:
+            interpreter.resize_tensor_input(detail["index"], value.shape)
+    interpreter.allocate_tensors()
+    for detail, value in zip(details, arrays):
+        interpreter.set_tensor(detail["index"], value)
+
+
 def _check_value(value: np.ndarray, tensor: Tensor, shape, where: str) -> None:
     if value.dtype != tensor.dtype:
         raise TensorError(f"{where}: got a value of dtype {value.dtype}, expected "

@@ -5,8 +5,10 @@ bit for bit (ops without an int8 kernel stay float between QUANTIZE and DEQUANTI
 import numpy as np
 import pytest
 
+from edgeport.export.tflite import write_tflite
 from edgeport.frontends.tflite import read_tflite
 from edgeport.lite import Optimize, TFLiteConverter
+from edgeport.ops import get_op
 from tests.corpus import mediapipe_model, runnable_model_names
 from tests.oracles.litert import run_edgeport, run_litert
 
@@ -17,7 +19,7 @@ def input_shapes(path):
 
 
 @pytest.mark.parametrize("name", runnable_model_names())
-def test_corpus_model_int8(name):
+def test_corpus_model_int8(name, monkeypatch):
     path = mediapipe_model(name)
     shapes = input_shapes(path)
     rng = np.random.default_rng(0)
@@ -37,17 +39,12 @@ def test_corpus_model_int8(name):
     assert len(int8_ops) > len(graph.ops) // 2
     x = [rng.uniform(0, 1, s).astype(np.float32) for s in shapes]
     got = run_edgeport(q, x)
-    try:
-        want = run_litert(q, x, reference=True)
-    except ValueError as exc:
-        # BUILTIN_REF lacks some int8 op versions (DEPTH_TO_SPACE v2): LiteRT's default
-        # kernels judge, whose optimized int8 convolutions differ from the reference by one
-        # step here and there; through a deep detector those grow, so: strongly correlated.
-        assert "Didn't find op" in str(exc)
-        want = run_litert(q, x, reference=False)
-        for w, g in zip(want, got):
-            if np.ptp(w) > 0:
-                assert np.corrcoef(w.ravel(), g.ravel())[0, 1] > 0.99
-        return
+    if any(op.type == "DEPTH_TO_SPACE" for op in int8_ops):
+        # BUILTIN_REF registers DEPTH_TO_SPACE at version 1 only, though its kernel moves int8
+        # data at any version; the file rightly says 2 (op_version.cc). So that the reference
+        # kernels can judge every other op bit for bit, the copy LiteRT runs says 1.
+        monkeypatch.setattr(get_op("DEPTH_TO_SPACE"), "version", lambda op, graph: 1)
+        q = write_tflite(graph)
+    want = run_litert(q, x, reference=True)
     for w, g in zip(want, got):
         np.testing.assert_array_equal(g, w)

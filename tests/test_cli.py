@@ -324,7 +324,7 @@ def console_script() -> str:
     found = shutil.which("edgeport", path=str(Path(sys.executable).parent)) or shutil.which(
         "edgeport")
     if found is None:
-        pytest.skip("the edgeport console script is not installed")
+        pytest.fail("the edgeport console script is not installed: pip install -e .")
     return found
 
 

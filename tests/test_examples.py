@@ -7,10 +7,13 @@ import os
 import sys
 
 import numpy as np
-import pytest
 
-from edgeport.examples import (digits_calibration_images, digits_cnn, digits_test_split,
-                               trained_digits_model_path)
+from edgeport.examples import (
+    digits_calibration_images,
+    digits_cnn,
+    digits_test_split,
+    trained_digits_model_path,
+)
 from edgeport.lite import Interpreter, TFLiteConverter
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -53,7 +56,8 @@ def test_loads_and_is_accurate_without_keras(monkeypatch):
 
 
 def test_accuracy_equals_keras():
-    keras = pytest.importorskip("keras")
+    import keras
+
     x, y = digits_test_split()
     reference = keras.models.load_model(trained_digits_model_path()).predict(x, verbose=0)
     ours = _predict(TFLiteConverter.from_keras_file(trained_digits_model_path()).convert(), x)

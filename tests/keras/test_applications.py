@@ -3,17 +3,20 @@ and a model trained on scikit-learn's digits."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
 from edgeport.frontends.keras import load_keras
 from edgeport.lite.converter import TFLiteConverter
 from edgeport.passes import optimize
-from tests.keras.helpers import (assert_close, keras_outputs, numpy_initializers,
-                                 randomize_batch_norms)
+from tests.keras.helpers import (
+    assert_close,
+    keras_outputs,
+    numpy_initializers,
+    randomize_batch_norms,
+)
 from tests.oracles.litert import run_litert
-
-keras = pytest.importorskip("keras")
 
 
 def application(name, size):
@@ -67,7 +70,8 @@ def test_mobilenet_v2_matches_keras(tmp_path):
 
 
 def test_digits_classifier_keeps_its_accuracy(tmp_path):
-    datasets = pytest.importorskip("sklearn.datasets")
+    from sklearn import datasets
+
     digits = datasets.load_digits()
     images = (digits.images[..., None] / 16.0).astype(np.float32)
     labels = digits.target

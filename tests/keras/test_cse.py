@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import keras
 
 from edgeport.frontends.keras import load_keras
 from edgeport.passes import optimize
 from tests.keras.helpers import check_model
 from tests.keras.test_models import rand
 
-keras = pytest.importorskip("keras")
 layers = keras.layers
 
 

@@ -7,13 +7,13 @@ import subprocess
 import sys
 import zipfile
 
+import keras
 import numpy as np
 import pytest
 
 from edgeport.errors import ModelFormatError, UnsupportedLayerError
 from edgeport.lite.converter import TFLiteConverter
 
-keras = pytest.importorskip("keras")
 layers = keras.layers
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -9,7 +10,6 @@ from edgeport.frontends.keras import load_keras
 from edgeport.passes import optimize
 from tests.keras.helpers import check_model, randomize_batch_norms
 
-keras = pytest.importorskip("keras")
 layers = keras.layers
 
 
@@ -208,8 +208,8 @@ def test_embedding(tmp_path, dtype):
     model = keras.Model(inp, layers.Dense(3)(x))
     ids = np.random.default_rng(0).integers(0, 11, (3, 6)).astype(dtype)
     want = model.predict(ids, verbose=0)
-    from tests.oracles.litert import run_litert
     from edgeport.lite.converter import TFLiteConverter
+    from tests.oracles.litert import run_litert
 
     path = tmp_path / "embedding.keras"
     model.save(path)

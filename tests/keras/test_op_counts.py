@@ -7,13 +7,12 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import keras
 import pytest
 
 from edgeport.frontends.keras import load_keras
 from edgeport.passes import optimize
 from tests.keras.helpers import numpy_initializers
-
-keras = pytest.importorskip("keras")
 
 OFFICIAL = json.loads((Path(__file__).parent / "official_op_counts.json").read_text())["models"]
 

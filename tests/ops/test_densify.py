@@ -1,6 +1,3 @@
-import zipfile
-from pathlib import Path
-
 import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -10,11 +7,10 @@ from edgeport.frontends.tflite import read_tflite
 from edgeport.graph import DimensionMetadata, Graph, Op, QuantParams, Sparsity, Tensor
 from edgeport.ops import get_op
 from edgeport.shapes import bind_kernels
+from tests.corpus import mediapipe_model
 from tests.opmodels import assert_matches_litert
 
-WHEELS = Path(__file__).resolve().parents[2] / ".cache" / "wheels"
-SPARSE_MODELS = ["mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
-                 "mediapipe/modules/pose_detection/pose_detection.tflite"]
+SPARSE_MODELS = ["face_detection_full_range_sparse", "pose_detection"]
 
 
 def encode(dense, traversal_order, formats, block_map=(), block_size=(), index_dtype=np.int32):
@@ -163,13 +159,9 @@ def test_densify_rejects_dense_input():
         bind_kernels(graph)
 
 
-@pytest.mark.parametrize("member", SPARSE_MODELS)
-def test_densify_matches_litert_on_mediapipe_models(member, tmp_path):
-    wheels = sorted(WHEELS.glob("mediapipe-0.10.14-*.whl"))
-    if not wheels:
-        pytest.skip(f"the mediapipe 0.10.14 wheel is not cached in {WHEELS}")
-    with zipfile.ZipFile(wheels[0]) as wheel:
-        path = Path(wheel.extract(member, tmp_path))
+@pytest.mark.parametrize("name", SPARSE_MODELS)
+def test_densify_matches_litert_on_mediapipe_models(name):
+    path = mediapipe_model(name)
     graph = read_tflite(path)
     densify_ops = [op for op in graph.ops if op.type == "DENSIFY"]
     assert densify_ops, "the model should hold sparse weights"

@@ -9,8 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from edgeport.examples import (digits_calibration_images, digits_test_split,
-                               trained_digits_model_path)
+from edgeport.examples import (
+    digits_calibration_images,
+    digits_test_split,
+    trained_digits_model_path,
+)
 from edgeport.export.tflite import write_tflite
 from edgeport.frontends.tflite import read_tflite
 from edgeport.lite import Interpreter, Optimize, TFLiteConverter
@@ -156,7 +159,6 @@ def test_unrelated_models_and_bad_data_are_refused(models):
 
 
 def test_plot_writes_a_png(models, tmp_path):
-    pytest.importorskip("matplotlib")
     report = compare(models["float"], models["int8"], DATA[:20])
     path = report.plot(tmp_path / "sqnr.png")
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"

@@ -3,7 +3,6 @@ random-weight graph."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 import numpy as np
@@ -15,8 +14,6 @@ from edgeport.examples import (
     trained_digits_model_path,
 )
 from edgeport.lite import Interpreter, TFLiteConverter
-
-os.environ.setdefault("KERAS_BACKEND", "jax")
 
 
 def _predict(model: bytes, x: np.ndarray) -> np.ndarray:

@@ -1,53 +1,19 @@
-"""The Interpreter with the device options of issue 6 (backend=, devices=, strategy=,
-placement=, strict=), and small models for the device tests.
-
-Until the lead wires `make_executor` into edgeport.lite.Interpreter, `DeviceInterpreter` is that
-wiring as a subclass: the same two changes (the constructor's options, and `_executor` asking
-`make_executor`), plus `placement_report()`.
-"""
+"""Small models for the device tests, and running them with any backend."""
 
 from __future__ import annotations
-
-import inspect
 
 import numpy as np
 
 from edgeport.graph import Graph, Op, Tensor
-from edgeport.lite import Interpreter as _Interpreter
-from edgeport.runtime.backends import make_executor
+from edgeport.lite import Interpreter
+from edgeport.lite.interpreter import feed_inputs
 
-
-class DeviceInterpreter(_Interpreter):
-    def __init__(self, *args, backend="numpy", devices=None, strategy=None, placement=None,
-                 strict=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._device_options = dict(backend=backend, devices=devices, strategy=strategy,
-                                    placement=placement, strict=strict)
-
-    def _executor(self, subgraph_index: int = 0):
-        if subgraph_index not in self._executors:
-            graphs = self._graph.all_graphs()
-            self._executors[subgraph_index] = make_executor(
-                graphs[subgraph_index], self._kernels, self._source, self._preserve,
-                self.num_threads, **self._device_options)
-        return self._executors[subgraph_index]
-
-    def placement_report(self):
-        return self._executor(0).placement_report()
-
-
-# Once edgeport.lite.Interpreter takes backend=, the tests run against it directly.
-Interpreter = (_Interpreter if "backend" in inspect.signature(_Interpreter.__init__).parameters
-               else DeviceInterpreter)
+__all__ = ["Interpreter", "conv_chain_graph", "run"]
 
 
 def run(interpreter, *inputs) -> list[np.ndarray]:
     """Resize to the inputs, allocate, set, invoke; the outputs in order."""
-    for detail, x in zip(interpreter.get_input_details(), inputs):
-        interpreter.resize_tensor_input(detail["index"], x.shape)
-    interpreter.allocate_tensors()
-    for detail, x in zip(interpreter.get_input_details(), inputs):
-        interpreter.set_tensor(detail["index"], x)
+    feed_inputs(interpreter, inputs)
     interpreter.invoke()
     return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
 

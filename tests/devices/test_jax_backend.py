@@ -33,7 +33,8 @@ def assert_close(actual, expected, gaps=None):
 
 def litert_gaps(path: str, inputs) -> list[float]:
     """max |XNNPACK - BUILTIN_REF| per output of LiteRT on ``inputs``."""
-    from ai_edge_litert.interpreter import Interpreter as LiteRT, OpResolverType
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+    from ai_edge_litert.interpreter import OpResolverType
 
     outputs = []
     for resolver in (OpResolverType.AUTO, OpResolverType.BUILTIN_REF):

@@ -14,7 +14,7 @@ from .errors import (EdgeportError, GraphError, InterpreterStateError, ModelForm
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("lite", "config", "test", "debugging")
+_LAZY_SUBMODULES = ("lite", "config", "test", "debugging", "qat")
 
 
 def __getattr__(name):
@@ -47,5 +47,5 @@ def save_tflite(graph, path):
 
 __all__ = ["EdgeportError", "GraphError", "InterpreterStateError", "ModelFormatError",
            "QuantizationError", "TensorError", "UnsupportedLayerError", "UnsupportedOpError",
-           "load_tflite", "save_tflite", "lite", "config", "test", "debugging", "device",
+           "load_tflite", "save_tflite", "lite", "config", "test", "debugging", "device", "qat",
            "__version__"]

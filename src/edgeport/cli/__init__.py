@@ -1,12 +1,14 @@
-"""The ``edgeport`` command: convert, inspect, run and benchmark models from a shell.
+"""The ``edgeport`` command: convert, quantize, inspect, run, benchmark and export models.
 
+    edgeport convert MODEL(.keras|.h5|.tflite) -o OUT.tflite [--quantize dynamic|float16|int8]
+    edgeport compare FLOAT.tflite QUANT.tflite --data x.npy   per-layer error of a quantized model
+    edgeport qat MODEL --data train.npz [--labels] --epochs N -o OUT.tflite
     edgeport inspect MODEL                      what is inside: ops, tensors, weights
     edgeport run MODEL --input x.npy [--output out.npz]   or   --random [--seed N] [--batch N]
     edgeport bench MODEL [--batch N] [--runs N] [--warmup N] [--profile]
-    edgeport convert MODEL(.keras|.h5|.tflite) -o OUT.tflite
-    edgeport devices                            the CPU and GPUs, like nvidia-smi
     edgeport export-web MODEL -o DIR            a TF.js bundle and demo page; `serve DIR` shows it
-    edgeport demo [--output-dir DIR]            all of the above on the built-in example
+    edgeport devices                            the CPU and GPUs, like nvidia-smi
+    edgeport demo [--output-dir DIR]            the main job on the built-in example
 
 Errors edgeport raises on purpose (`EdgeportError`: a corrupt model, an input of the wrong
 shape...) and unreadable files print one line, ``edgeport: error: <message>``, and exit 1; a
@@ -72,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=debug_help)
     parser = argparse.ArgumentParser(
         prog="edgeport",
-        description="Inspect, run and benchmark .tflite models with edgeport's NumPy "
-                    "interpreter.")
+        description="Take a trained network out of the lab: convert Keras models to .tflite, "
+                    "quantize them, run and benchmark them, export them for the browser.")
     parser.add_argument("--debug", action="store_true", help=debug_help)
     parser.add_argument("--version", action="version", version=f"edgeport {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -84,8 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     from ..export.tfjs.commands import add_parsers as add_web_parsers
     from ..quantize.cli_compare import add_parser as add_compare_parser
 
+    from ..qat.cli import add_parser as add_qat_parser
+
     add_web_parsers(commands, common)
     add_compare_parser(commands, common)
+    add_qat_parser(commands, common)
     return parser
 
 

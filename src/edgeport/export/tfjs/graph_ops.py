@@ -57,15 +57,20 @@ def _clip(em, ref, lo, hi, base):
 def _fused(em: Emitter, tf_op: str, x: str, w: str, bias: np.ndarray | str, op, attrs: dict):
     """A _FusedConv2D / FusedDepthwiseConv2dNative / _FusedMatMul with BiasAdd and, when tfjs
     can fuse it, the activation."""
+    em.set(_out(op), _fused_node(em, tf_op, x, w, bias, op, attrs, op.origin or _out(op)))
+
+
+def _fused_node(em: Emitter, tf_op: str, x: str, w: str, bias: np.ndarray | str, op,
+                attrs: dict, base: str) -> str:
+    """`_fused`'s nodes, named from ``base``; returns the (activated) result."""
     activation = op.attrs.get("fused_activation_function", "NONE")
     fused = ["BiasAdd"] + ([_FUSABLE[activation]] if activation in _FUSABLE else [])
-    b = bias if isinstance(bias, str) else em.const(bias, f"{op.origin or _out(op)}/bias")
-    base = op.origin or _out(op)
+    b = bias if isinstance(bias, str) else em.const(bias, f"{base}/bias")
     ref = em.node(tf_op, [x, w, b], base, {**attrs, "fused_ops": a_strs(fused),
                                            "num_args": a_int(1), "epsilon": a_float(0.0)})
     if activation not in _FUSABLE:
         ref = activate(em, ref, activation, base)
-    em.set(_out(op), ref)
+    return ref
 
 
 def _bias(em, op, index: int, channels: int):
@@ -87,11 +92,33 @@ def _conv_attrs(op) -> dict:
 def conv_2d(em, op):
     w = em.value(op.inputs[1], op, "filter")
     channels = em.spec(op.inputs[0]).shape[-1]
+    attrs = {**_conv_attrs(op), "explicit_paddings": a_ints([])}
     if channels > 0 and w.shape[3] != channels:
-        raise UnsupportedOpError(f"{op.label}: grouped convolution has no TF.js op")
+        _grouped_conv_2d(em, op, w, channels // w.shape[3], attrs)
+        return
     hwio = em.const(np.transpose(w, (1, 2, 3, 0)), f"{op.origin or _out(op)}/kernel")
     _fused(em, "_FusedConv2D", em.ref(op.inputs[0]), hwio, _bias(em, op, 2, w.shape[0]), op,
-           {**_conv_attrs(op), "explicit_paddings": a_ints([])})
+           attrs)
+
+
+def _grouped_conv_2d(em, op, w: np.ndarray, groups: int, attrs: dict):
+    """tfjs's Conv2D has no groups: Split the input channels into ``groups``, convolve each
+    with its filter rows (TFLite's grouped OHWI filter holds group g's outputs at rows
+    g*O/G..(g+1)*O/G, each reading that group's I/G input channels), ConcatV2 the results."""
+    base = op.origin or _out(op)
+    bias = (em.value(op.inputs[2], op, "bias") if len(op.inputs) > 2 and op.inputs[2]
+            else np.zeros(w.shape[0], np.float32))
+    split = em.node("Split", [em.const(np.int32(3), f"{base}/split_axis"), em.ref(op.inputs[0])],
+                    f"{base}/split", {"num_split": a_int(groups)})
+    per = w.shape[0] // groups
+    parts = []
+    for g in range(groups):
+        rows = slice(g * per, (g + 1) * per)
+        kernel = em.const(np.transpose(w[rows], (1, 2, 3, 0)), f"{base}/group{g}/kernel")
+        parts.append(_fused_node(em, "_FusedConv2D", split if g == 0 else f"{split}:{g}",
+                                 kernel, bias[rows], op, attrs, f"{base}/group{g}"))
+    em.set(_out(op), em.node("ConcatV2", [*parts, em.const(np.int32(3), f"{base}/concat_axis")],
+                             base, {"N": a_int(groups), "Tidx": a_type(np.int32)}))
 
 
 @rule("DEPTHWISE_CONV_2D")

@@ -51,8 +51,13 @@ LAYERS: dict[str, list[str] | None] = {
     "ReLU": None, "LeakyReLU": None, "PReLU": ["alpha"], "ELU": None, "ThresholdedReLU": None,
     "Softmax": None, "Add": None, "Multiply": None, "Average": None, "Maximum": None,
     "Minimum": None, "Concatenate": None, "Dot": None, "GaussianNoise": None,
-    "GaussianDropout": None, "AlphaDropout": None, "Rescaling": None, "CenterCrop": None,
+    "GaussianDropout": None, "AlphaDropout": None, "Rescaling": None,
 }
+# Layers tfjs 4.22 registers but computes differently from Keras: refused, with the reason
+MISMATCHED = {
+    "CenterCrop": "tfjs's CenterCrop overwrites its input's shape and samples with "
+                  "cropAndResize",
+    "Resizing": "tfjs's Resizing aligns corners where Keras uses half-pixel centers"}
 # Keras class names that tfjs knows under another name (identical at inference)
 RENAMED = {"MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
            "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",
@@ -124,12 +129,15 @@ def _convert_layer(layer: dict, model_kind: str, problems: list[str]) -> dict | 
         problems.append(f"keras.ops operation {name!r} ({cls})")
         return None
     cls = RENAMED.get(cls, cls)
+    if cls in MISMATCHED:
+        problems.append(f"layer {name!r} ({cls}: {MISMATCHED[cls]})")
+        return None
     if cls not in LAYERS:
         problems.append(f"layer {name!r} ({cls}, which TF.js does not implement)")
         return None
     config = _clean(layer.get("config", {}))
     config["name"] = name
-    reason = _adapt(cls, config)
+    reason = _adapt(cls, config, layer.get("build_config") or {})
     if reason:
         problems.append(f"layer {name!r} ({cls}: {reason})")
         return None
@@ -159,8 +167,15 @@ def _clean(value):
     return out
 
 
-def _adapt(cls: str, config: dict) -> str | None:
-    """Make one layer's config what tfjs expects; returns why it cannot be, or None."""
+def _adapt(cls: str, config: dict, build_config: dict) -> str | None:
+    """Make one layer's config what tfjs expects; returns why it cannot be, or None.
+
+    Besides options tfjs refuses outright, this refuses those it accepts but does not honour
+    in 4.22 (found by tests/tfjs/test_layer_coverage.py): DepthwiseConv2D and Conv2DTranspose
+    ignore dilation_rate (the latter output_padding too), BatchNormalization's CPU kernel
+    broadcasts the statistics along the last axis only, ELU refuses alpha != 1 at load, Conv1D
+    refuses causal padding at predict, UpSampling2D's bilinear mode samples without
+    half-pixel centers."""
     if isinstance(config.get("dtype"), dict):
         config["dtype"] = "float32"
     if "activation" in config:
@@ -195,9 +210,37 @@ def _adapt(cls: str, config: dict) -> str | None:
         return "rms_scaling=True"
     if cls == "BatchNormalization" and config.get("renorm"):
         return "renorm=True"
+    if cls == "BatchNormalization" and not _is_last_axis(config.get("axis", -1), build_config):
+        return f"axis={config['axis']} (tfjs normalizes over the last axis only)"
+    if cls in ("DepthwiseConv2D", "Conv2DTranspose") and _dilated(config):
+        return f"dilation_rate={config['dilation_rate']}"
+    if cls == "Conv2DTranspose" and config.get("output_padding") is not None:
+        return f"output_padding={config['output_padding']}"
+    if cls == "ELU" and float(config.get("alpha", 1.0)) != 1.0:
+        return f"alpha={config['alpha']} (tfjs's ELU has alpha=1 only)"
+    if cls == "Conv1D" and config.get("padding") == "causal":
+        return "padding='causal'"
+    if cls == "UpSampling2D" and config.get("interpolation", "nearest") != "nearest":
+        return (f"interpolation={config['interpolation']!r} (tfjs samples without "
+                "half-pixel centers)")
     if cls in ("Dropout",) and "noise_shape" in config and config["noise_shape"] is None:
         config.pop("noise_shape")
     return None
+
+
+def _is_last_axis(axis, build_config: dict) -> bool:
+    """Whether ``axis`` (an int or a one-element list) is the input's last axis; a positive
+    axis counts only when the input's rank is known (Keras 3's build_config)."""
+    axis = axis[0] if isinstance(axis, list) and len(axis) == 1 else axis
+    if axis == -1:
+        return True
+    shape = build_config.get("input_shape")
+    return isinstance(axis, int) and isinstance(shape, (list, tuple)) and axis == len(shape) - 1
+
+
+def _dilated(config: dict) -> bool:
+    rate = config.get("dilation_rate", 1)
+    return any(r != 1 for r in (rate if isinstance(rate, (list, tuple)) else [rate]))
 
 
 def _weight_names(layer: dict, count: int, problems: list[str]) -> list[str]:

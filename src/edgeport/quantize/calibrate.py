@@ -36,8 +36,9 @@ def calibrate(graph: Graph, representative_dataset, method="minmax",
     from ..runtime.executor import GraphExecutor
     from ..shapes import bind_kernels
 
+    # Calibration is batch work, where BLAS threads pay off: every core (num_threads=-1).
     executor = GraphExecutor(graph, bind_kernels(graph, source=graph.name or "model"),
-                             preserve_all_tensors=True)
+                             preserve_all_tensors=True, num_threads=-1)
     observers = _observers(graph, method, per_tensor or {})
     samples = _samples(graph, representative_dataset)
     first = next(samples, None)

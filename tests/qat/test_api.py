@@ -131,3 +131,25 @@ def test_cli_bad_data_writes_nothing(keras_path, tmp_path):
     with pytest.raises(QuantizationError, match="'y'"):
         _cli(["qat", keras_path, "--data", str(npz), "--labels", "-o", str(out)])
     assert not out.exists()
+
+
+def test_training_follows_device_scopes():
+    """`edgeport.device` scopes place training as they place the jax backend's ops: a device
+    jax has is used; one it lacks falls back with a warning (soft placement) or raises."""
+    import edgeport
+    from edgeport.frontends.keras import load_keras
+    from edgeport.runtime.placement import PlacementError
+
+    model = qat.prepare(load_keras(mlp()))
+    x = np.ones((8, 20), np.float32)
+    with edgeport.device("/CPU:0"):
+        model.fit(x, epochs=1, verbose=0)
+        assert all(d.platform == "cpu" for p in model.params.values() for d in p.devices())
+    with edgeport.device("/GPU:7"), pytest.warns(RuntimeWarning, match="no device /device:GPU:7"):
+        model.predict(x)
+    edgeport.config.set_soft_device_placement(False)
+    try:
+        with edgeport.device("/GPU:7"), pytest.raises(PlacementError):
+            model.predict(x)
+    finally:
+        edgeport.config.set_soft_device_placement(True)

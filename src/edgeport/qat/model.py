@@ -29,6 +29,18 @@ AGREEMENT_TARGET = 0.995
 EPSILON = 1e-7
 
 
+def _placed(method):
+    """Run ``method``'s jax work on the device of the enclosing ``edgeport.device`` scope."""
+    import functools
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self._device_scope():
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class QATModel:
     """A trainable fake-quantized copy of a float model (build it with `edgeport.qat.prepare`).
 
@@ -52,6 +64,30 @@ class QATModel:
         self._jit_forward = self.jax.jit(self._forward, static_argnames=("quantize", "keep"))
         self._steps = {}
         self._logit_outputs = [self._forward_logit_kind(n) for n in graph.outputs]
+
+    def _device_scope(self):
+        """``jax.default_device`` of the ``edgeport.device(...)`` scope in force, as the jax
+        backend places ops: a device jax does not have falls back to its default device with a
+        warning (soft placement) or raises PlacementError (soft placement off)."""
+        from contextlib import nullcontext
+
+        from ..runtime.backends.jax_runtime import jax_devices
+        from ..runtime.devices import STATE
+        from ..runtime.placement import PlacementError, current_device
+
+        name = current_device()
+        if name is None:
+            return nullcontext()
+        devices = jax_devices()
+        if name in devices:
+            return self.jax.default_device(devices[name])
+        message = (f"quantization-aware training: no device {name} (jax has "
+                   f"{', '.join(devices)})")
+        if not STATE.soft_placement:
+            raise PlacementError(message)
+        warnings.warn(f"{message}; training on jax's default device", RuntimeWarning,
+                      stacklevel=3)
+        return nullcontext()
 
     # -- data -----------------------------------------------------------------------------
     def _forward_logit_kind(self, name: str) -> bool:
@@ -192,6 +228,7 @@ class QATModel:
 
         return jax.jit(step)
 
+    @_placed
     def fit(self, x, y=None, epochs: int = 1, batch_size: int = 32,
             learning_rate: float = 1e-4, loss="auto", validation_data=None,
             patience: int | None = None, shuffle: bool = True, verbose: int = 1) -> dict:
@@ -324,12 +361,14 @@ class QATModel:
                                              quantize=quantized, keep=True, feed=feed)
         return {k: np.asarray(v) for k, v in values.items()}
 
+    @_placed
     def predict(self, x, batch_size: int = 256, quantized: bool = True):
         """The fake-quantized model's outputs (``quantized=False``: the original float
         model's); one array, or a list for several outputs."""
         outputs = self._run(self._inputs(x), batch_size, quantize=quantized)
         return outputs[0] if len(outputs) == 1 else outputs
 
+    @_placed
     def evaluate(self, x, y=None, batch_size: int = 256, loss="auto",
                  quantized: bool = True) -> dict[str, float]:
         """{"loss", and "accuracy" for class labels (or top-1 agreement with the float

@@ -1,8 +1,8 @@
 """Single-op models for kernel tests: build one op with edgeport's writer, run it in LiteRT
 and in edgeport, compare.
 
-``inputs`` entries are `Input(shape, dtype)` for a runtime input, a NumPy array for a constant,
-or None for an absent optional input. Output shapes come from edgeport's own shape inference;
+``inputs`` entries are `Input(shape, dtype, quant)` for a runtime input, a NumPy array or a
+`Const(value, quant)` for a constant, or None for an absent optional input. Output shapes come from edgeport's own shape inference;
 LiteRT recomputes them, so a wrong shape rule shows up as a shape mismatch.
 """
 
@@ -13,20 +13,32 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeport.export.tflite import write_tflite
-from edgeport.graph import Graph, Op, Tensor
+from edgeport.graph import Graph, Op, QuantParams, Tensor
 from edgeport.shapes import bind_kernels, infer_specs
 from tests.oracles.litert import run_edgeport, run_litert
 
 
 @dataclass
 class Input:
+    """A runtime input of ``shape`` and ``dtype``, quantized with ``quant`` (None: plain)."""
+
     shape: tuple
     dtype: type = np.float32
+    quant: QuantParams | None = None
+
+
+@dataclass
+class Const:
+    """A constant ``value``, quantized with ``quant`` (None: plain, e.g. a shape or axis)."""
+
+    value: np.ndarray
+    quant: QuantParams | None = None
 
 
 def op_graph(op_type: str, inputs: list, attrs: dict | None = None, n_outputs: int = 1,
-             output_dtypes: list | None = None) -> Graph:
-    """A graph holding one ``op_type`` op over ``inputs``."""
+             output_dtypes: list | None = None, output_quants: list | None = None) -> Graph:
+    """A graph holding one ``op_type`` op over ``inputs``. Output dtypes are inferred unless
+    given (a quantized output's dtype must be given, with its QuantParams)."""
     graph = Graph(name="main")
     names = []
     for i, spec in enumerate(inputs):
@@ -35,22 +47,24 @@ def op_graph(op_type: str, inputs: list, attrs: dict | None = None, n_outputs: i
             continue
         name = f"in{i}"
         if isinstance(spec, Input):
-            graph.add_tensor(Tensor(name, spec.shape, spec.dtype))
+            graph.add_tensor(Tensor(name, spec.shape, spec.dtype, quant=spec.quant))
             graph.inputs.append(name)
         else:
-            spec = np.asarray(spec)
-            graph.add_tensor(Tensor(name, spec.shape, spec.dtype, spec))
+            value, quant = (spec.value, spec.quant) if isinstance(spec, Const) else (spec, None)
+            value = np.asarray(value)
+            graph.add_tensor(Tensor(name, value.shape, value.dtype, value, quant=quant))
         names.append(name)
     outputs = [f"out{i}" for i in range(n_outputs)]
     for i, name in enumerate(outputs):
         dtype = output_dtypes[i] if output_dtypes else np.float32
-        graph.add_tensor(Tensor(name, (), dtype))
+        graph.add_tensor(Tensor(name, (), dtype, quant=output_quants[i] if output_quants else None))
     op = graph.add_op(Op(op_type, names, outputs, dict(attrs or {})))
     graph.outputs = outputs
     specs = infer_specs(graph, bind_kernels(graph))
     for name in op.outputs:
         graph.tensors[name].shape = specs[name].shape
-        graph.tensors[name].dtype = specs[name].dtype
+        if not output_dtypes:
+            graph.tensors[name].dtype = specs[name].dtype
     return graph
 
 

@@ -10,26 +10,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeport.export.tflite import write_tflite
-from edgeport.graph import Graph, Op, QuantParams, Tensor
-from edgeport.shapes import bind_kernels, infer_specs
+from edgeport.graph import Graph, QuantParams
+from tests.opmodels import Const, Input, op_graph
 from tests.oracles.litert import run_edgeport, run_litert
 
 
 @dataclass
-class QInput:
-    """A runtime input of ``shape`` and ``dtype``, quantized with ``quant`` (None: plain)."""
+class QInput(Input):
+    """A runtime input, int8 unless said otherwise, quantized with ``quant`` (None: plain)."""
 
-    shape: tuple
     dtype: type = np.int8
-    quant: QuantParams | None = None
 
 
-@dataclass
-class QConst:
-    """A constant ``value``, quantized with ``quant`` (None: plain, e.g. a shape or axis)."""
-
-    value: np.ndarray
-    quant: QuantParams | None = None
+QConst = Const
 
 
 def qp(scale, zero_point=0, axis: int = 0) -> QuantParams:
@@ -41,30 +34,9 @@ def quant_graph(op_type: str, inputs: list, attrs: dict | None = None,
                 outputs: list | None = None) -> Graph:
     """A graph holding one ``op_type`` op; ``inputs`` are QInput, QConst or None (absent),
     ``outputs`` (dtype, QuantParams | None) pairs (default: one int8 output, no params)."""
-    graph = Graph(name="main")
-    names = []
-    for i, spec in enumerate(inputs):
-        if spec is None:
-            names.append(None)
-            continue
-        name = f"in{i}"
-        if isinstance(spec, QInput):
-            graph.add_tensor(Tensor(name, spec.shape, spec.dtype, quant=spec.quant))
-            graph.inputs.append(name)
-        else:
-            value = np.asarray(spec.value)
-            graph.add_tensor(Tensor(name, value.shape, value.dtype, value, quant=spec.quant))
-        names.append(name)
     outputs = outputs or [(np.int8, None)]
-    out_names = [f"out{i}" for i in range(len(outputs))]
-    for name, (dtype, quant) in zip(out_names, outputs):
-        graph.add_tensor(Tensor(name, (), dtype, quant=quant))
-    op = graph.add_op(Op(op_type, names, out_names, dict(attrs or {})))
-    graph.outputs = out_names
-    specs = infer_specs(graph, bind_kernels(graph))
-    for name in op.outputs:
-        graph.tensors[name].shape = specs[name].shape
-    return graph
+    return op_graph(op_type, inputs, attrs, len(outputs), [d for d, _ in outputs],
+                    [q for _, q in outputs])
 
 
 def random_quantized(graph: Graph, seed: int = 0) -> list[np.ndarray]:

@@ -1,7 +1,10 @@
 # How tests/data/official_digits_*.tflite were made (2026-11-26): TensorFlow 2.21.0 and Keras
 # 3.15.1 in a throwaway venv (never a dependency of edgeport), from the digits CNN that ships
 # with edgeport. Kept for reference; the tests only read the files it wrote.
-import numpy as np, tensorflow as tf, keras, sys
+import keras
+import numpy as np
+import tensorflow as tf
+
 
 m = keras.models.load_model("src/edgeport/examples/digits_cnn.keras", compile=False)
 data = np.load("src/edgeport/examples/digits_split.npz")

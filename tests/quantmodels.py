@@ -9,10 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeport.export.tflite import write_tflite
 from edgeport.graph import Graph, QuantParams
-from tests.opmodels import Const, Input, op_graph
-from tests.oracles.litert import run_edgeport, run_litert
+from tests.opmodels import Const, Input, assert_matches_litert, op_graph
 
 
 @dataclass
@@ -58,16 +56,8 @@ def assert_bit_exact(graph: Graph, inputs: list | None = None, seed: int = 0,
     """Run ``graph`` in LiteRT (BUILTIN_REF; the default resolver with ``reference`` False,
     for data-movement ops whose version BUILTIN_REF lacks) and in edgeport: outputs must be
     equal."""
-    model = write_tflite(graph)
     inputs = random_quantized(graph, seed) if inputs is None else inputs
-    expected = run_litert(model, inputs, reference=reference)
-    actual = run_edgeport(model, inputs)
-    assert len(expected) == len(actual)
-    for want, got in zip(expected, actual):
-        assert got.shape == want.shape, f"shape {got.shape} != LiteRT's {want.shape}"
-        assert got.dtype == want.dtype, f"dtype {got.dtype} != LiteRT's {want.dtype}"
-        np.testing.assert_array_equal(got, want)
-    return actual
+    return assert_matches_litert(graph, inputs, rtol=0, atol=0, reference=reference)
 
 
 def weights_int8(rng, shape, axis: int | None, scale_range=(1e-3, 2e-2)):

@@ -99,17 +99,23 @@ def sum_kernel(reducer, op: Op, graph: Graph):
     keep_dims = op.attrs.get("keep_dims", False)
 
     def kernel(inputs):
-        from .reshape import normalize_axes
-
-        x, axis = inputs
-        axes = normalize_axes(axis, x.ndim)
-        count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
-        shape = reducer.reduced_shape(x.shape, axes, keep_dims)
-        centered = wrap_int32(np.sum(x, axis=axes, dtype=np.int64) - z_in * count)
+        centered, _, shape = centered_sum(reducer, *inputs, z_in, keep_dims)
         out = requantize(centered, multiplier, shift, z_out, info.min, info.max, info.dtype)
         return [out.reshape(shape)]
 
     return kernel
+
+
+def centered_sum(reducer, x: np.ndarray, axis, zero_point: int, keep_dims: bool):
+    """What QuantizedMeanOrSum (reduce.h) starts from, for MEAN and SUM alike: the int32 sum
+    of the raw values over ``axis``, centered by ``zero_point * n``; with ``n`` and the output
+    shape."""
+    from .reshape import normalize_axes
+
+    axes = normalize_axes(axis, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    centered = wrap_int32(np.sum(x, axis=axes, dtype=np.int64) - zero_point * count)
+    return centered, count, reducer.reduced_shape(x.shape, axes, keep_dims)
 
 
 # -- BATCH_MATMUL ------------------------------------------------------------------------------

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
+from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from .options import Bool, Options, TensorTypeName
 from .quantized import scale_zero
-from .quantized_kernels import sum_kernel
+from .quantized_kernels import centered_sum, sum_kernel
 from .registry import OpDef, register_op
 from .reshape import dtype_version, index_dtype, input_tensor, int_list, normalize_axes, \
     normalize_axis
@@ -53,15 +53,11 @@ def quantized_mean(reducer: _Reducer, op, graph):
     keep_dims = op.attrs.get("keep_dims", False)
 
     def kernel(inputs):
-        x, axis = inputs
-        axes = normalize_axes(axis, x.ndim)
-        count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
-        shape = reducer.reduced_shape(x.shape, axes, keep_dims)
+        centered, count, shape = centered_sum(reducer, *inputs, in_zero, keep_dims)
         if count == 0:
             return [np.zeros(shape, info.dtype)]
         k = min(count.bit_length() - 1, 32, 31 + base_shift)
         multiplier, shift = (base_multiplier << k) // count, base_shift - k
-        centered = wrap_int32(np.sum(x, axis=axes, dtype=np.int64) - in_zero * count)
         out = multiply_by_quantized_multiplier(centered, multiplier, shift) + out_zero
         return [np.clip(out, info.min, info.max).astype(info.dtype).reshape(shape)]
 

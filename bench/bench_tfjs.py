@@ -124,7 +124,7 @@ def tfjs_loads(directory: Path, x: np.ndarray) -> str:
         run_tfjs([(directory, [("input", x)])])
         return "yes"
     except pytest.fail.Exception as exc:
-        lines = [l.strip() for l in str(exc).splitlines() if l.strip()]
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         return "no: " + (lines[1] if len(lines) > 1 else lines[0])[:160]
 
 
@@ -219,7 +219,7 @@ def anchor_lines() -> list[str]:
     text = ANCHORS.read_text()
     start = text.find("## Official TF.js converter")
     end = text.find("\n## ", start + 1)
-    return [f"> {l}" if l else ">" for l in text[start:end if end != -1 else None]
+    return [f"> {line}" if line else ">" for line in text[start:end if end != -1 else None]
             .strip().splitlines()]
 
 

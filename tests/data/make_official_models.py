@@ -5,17 +5,36 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-
-m = keras.models.load_model("src/edgeport/examples/digits_cnn.keras", compile=False)
+model = keras.models.load_model("src/edgeport/examples/digits_cnn.keras", compile=False)
 data = np.load("src/edgeport/examples/digits_split.npz")
-cal = (data["x_calibration"].astype(np.float32) / data["x_calibration"].max())[..., None][:100]
-def rep():
-    for x in cal: yield [x[None]]
-c = tf.lite.TFLiteConverter.from_keras_model(m); c.optimizations=[tf.lite.Optimize.DEFAULT]; c.representative_dataset=rep
-c.target_spec.supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS_INT8]; c.inference_input_type=tf.int8; c.inference_output_type=tf.int8
-open("tests/data/official_digits_int8.tflite","wb").write(c.convert())
-c = tf.lite.TFLiteConverter.from_keras_model(m); c.optimizations=[tf.lite.Optimize.DEFAULT]
-open("tests/data/official_digits_dynamic.tflite","wb").write(c.convert())
-c = tf.lite.TFLiteConverter.from_keras_model(m); c.optimizations=[tf.lite.Optimize.DEFAULT]; c.target_spec.supported_types=[tf.float16]
-open("tests/data/official_digits_float16.tflite","wb").write(c.convert())
+images = data["x_calibration"].astype(np.float32)
+calibration = (images / images.max())[..., None][:100]
+
+
+def representative_dataset():
+    for image in calibration:
+        yield [image[None]]
+
+
+def convert(name, **target):
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    for key, value in target.items():
+        setattr(converter, key, value) if key != "target_spec" else value(converter.target_spec)
+    with open(f"tests/data/official_digits_{name}.tflite", "wb") as f:
+        f.write(converter.convert())
+
+
+def int8_only(spec):
+    spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+
+
+def float16_weights(spec):
+    spec.supported_types = [tf.float16]
+
+
+convert("int8", representative_dataset=representative_dataset, target_spec=int8_only,
+        inference_input_type=tf.int8, inference_output_type=tf.int8)
+convert("dynamic")
+convert("float16", target_spec=float16_weights)
 print(tf.__version__, keras.__version__)

@@ -13,6 +13,7 @@ from edgeport.graph import Op, Tensor
 from edgeport.runtime.placement import PlacementError, device
 from tests.corpus import add_chain_graph, mediapipe_model, runnable_model_names
 from tests.devices.helpers import Interpreter, conv_chain_graph, run
+from tests.opmodels import Input, op_graph
 
 
 def random_inputs(interpreter, batch: int, seed: int = 0) -> list[np.ndarray]:
@@ -67,6 +68,22 @@ def test_conv_chain_parity_and_resize():
     for batch in (1, 5):
         inputs = random_inputs(reference, batch)
         assert_close(run(accelerated, *inputs), run(reference, *inputs))
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [
+    (1, 1, "SAME"), (1, 2, "SAME"), (1, 2, "VALID"), (1, 3, "VALID"),  # the matmul path
+    (3, 1, "SAME"), (3, 2, "VALID"), (2, 2, "SAME")])                 # XLA's convolution
+def test_conv2d_jax_kernel_matches_numpy(kernel, stride, padding):
+    rng = np.random.default_rng(kernel * 10 + stride)
+    weights = rng.standard_normal((6, kernel, kernel, 5)).astype(np.float32)
+    bias = rng.standard_normal(6).astype(np.float32)
+    graph = op_graph("CONV_2D", [Input((2, 9, 7, 5)), weights, bias],
+                     {"padding": padding, "stride_h": stride, "stride_w": stride,
+                      "fused_activation_function": "RELU6"})
+    reference, accelerated = (Interpreter(model_content=write_tflite(graph), backend=b)
+                              for b in ("numpy", "jax"))
+    inputs = random_inputs(reference, 2)
+    assert_close(run(accelerated, *inputs), run(reference, *inputs))
 
 
 def exp_graph():

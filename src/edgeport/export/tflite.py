@@ -176,7 +176,7 @@ class _Writer:
         return G.SubGraphEnd(b)
 
     def _operator(self, op: Op, graph: Graph, index_of: dict[str, int]) -> int:
-        b, O = self.builder, _m("Operator")
+        b, operator = self.builder, _m("Operator")
         opcode_index = self._opcode_index(op, graph)
         inputs = self._ints(-1 if n is None else index_of[n] for n in op.inputs)
         outputs = self._ints(index_of[n] for n in op.outputs)
@@ -186,16 +186,16 @@ class _Writer:
             custom = self._ints(op.attrs.get("custom_options", b""), np.uint8)
         elif definition.options is not None:
             options = definition.options.write(b, op.attrs)
-        O.OperatorStart(b)
-        O.OperatorAddOpcodeIndex(b, opcode_index)
-        O.OperatorAddInputs(b, inputs)
-        O.OperatorAddOutputs(b, outputs)
+        operator.OperatorStart(b)
+        operator.OperatorAddOpcodeIndex(b, opcode_index)
+        operator.OperatorAddInputs(b, inputs)
+        operator.OperatorAddOutputs(b, outputs)
         if options is not None:
-            O.OperatorAddBuiltinOptionsType(b, definition.options.union_type)
-            O.OperatorAddBuiltinOptions(b, options)
+            operator.OperatorAddBuiltinOptionsType(b, definition.options.union_type)
+            operator.OperatorAddBuiltinOptions(b, options)
         if custom is not None:
-            O.OperatorAddCustomOptions(b, custom)
-        return O.OperatorEnd(b)
+            operator.OperatorAddCustomOptions(b, custom)
+        return operator.OperatorEnd(b)
 
     def _tensor(self, tensor: Tensor) -> int:
         b, T = self.builder, _m("Tensor")

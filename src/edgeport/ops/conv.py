@@ -83,16 +83,26 @@ def _dilations(attrs) -> tuple[int, int]:
 
 
 def conv_jax(attrs, x, w, b, groups: int):
-    """The jax kernel of CONV_2D and DEPTHWISE_CONV_2D: one XLA convolution over NHWC input
-    and OHWI filter, with TFLite's padding (`conv_geometry`) and dilations, in float32
-    ("highest" precision: no TF32 on GPUs)."""
+    """The jax kernel of CONV_2D over NHWC input and OHWI filter, with TFLite's padding
+    (`conv_geometry`) and dilations, in float32 ("highest" precision: no TF32 on GPUs).
+
+    A 1x1 filter is a matmul of the (strided) pixels by the filter: XLA:CPU runs it 3-10x
+    faster as a dot than as a convolution when channels are few (MobileNet's projections,
+    bench/bench_backends.py). Other filters are one XLA convolution.
+    """
     from jax import lax
 
-    _, pads = conv_geometry(attrs, x.shape[1:3], w.shape[1:3], _dilations(attrs))
-    out = lax.conv_general_dilated(x, w, strides_of(attrs), pads,
-                                   rhs_dilation=_dilations(attrs),
-                                   dimension_numbers=("NHWC", "OHWI", "NHWC"),
-                                   feature_group_count=groups, precision="highest")
+    out_hw, pads = conv_geometry(attrs, x.shape[1:3], w.shape[1:3], _dilations(attrs))
+    if groups == 1 and w.shape[1:3] == (1, 1) and not any(map(any, pads)):
+        stride_h, stride_w = strides_of(attrs)
+        pixels = x[:, ::stride_h, ::stride_w, :][:, :out_hw[0], :out_hw[1], :]
+        out = lax.dot_general(pixels, w[:, 0, 0, :], (((3,), (1,)), ((), ())),
+                              precision="highest")
+    else:
+        out = lax.conv_general_dilated(x, w, strides_of(attrs), pads,
+                                       rhs_dilation=_dilations(attrs),
+                                       dimension_numbers=("NHWC", "OHWI", "NHWC"),
+                                       feature_group_count=groups, precision="highest")
     return out if b is None else out + b
 
 

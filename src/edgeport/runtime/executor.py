@@ -18,6 +18,7 @@ from ..errors import EdgeportError, GraphError, InterpreterStateError
 from ..graph import Graph, Op, concrete_shape
 from ..ops import TensorSpec
 from ..shapes import Kernel, infer_specs
+from .memory import keep_freed_memory
 from .threads import blas_threads
 
 
@@ -57,6 +58,7 @@ class GraphExecutor:
 
     def allocate(self) -> None:
         """Infer shapes for the current input shapes, fold constants and plan the steps."""
+        keep_freed_memory()  # invokes reuse freed activations (edgeport.runtime.memory)
         self.specs = infer_specs(self.graph, self.kernels, self.input_shapes, self.source)
         self.constants = {name: spec.value for name, spec in self.specs.items()
                           if spec.value is not None}

@@ -58,7 +58,8 @@ def export_web_command(args) -> int:
 
     labels = None
     if args.labels:
-        labels = [l.strip() for l in Path(args.labels).read_text().splitlines() if l.strip()]
+        labels = [line.strip() for line in Path(args.labels).read_text().splitlines()
+                  if line.strip()]
     summary = export_web(args.model, args.output, format=args.format,
                          quantize=parse_quantize(args.quantize), shard_size=args.shard_size,
                          tfjs_path=args.tfjs, labels=labels)

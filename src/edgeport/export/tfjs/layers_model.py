@@ -112,10 +112,10 @@ def export_layers_model(model: KerasModel) -> tuple[dict, list[Weight], dict]:
                   "convertedBy": f"edgeport {__version__}",
                   "modelTopology": {"keras_version": "2.15.0", "backend": "tensorflow",
                                     "model_config": model_config}}
-    inputs = [{"name": l["config"]["name"], "shape": [-1 if d is None else d for d in
-                                                      l["config"]["batch_input_shape"]],
-               "dtype": l["config"].get("dtype", "float32")}
-              for l in layers if l["class_name"] == "InputLayer"]
+    inputs = [{"name": layer["config"]["name"],
+               "shape": [-1 if d is None else d for d in layer["config"]["batch_input_shape"]],
+               "dtype": layer["config"].get("dtype", "float32")}
+              for layer in layers if layer["class_name"] == "InputLayer"]
     return model_json, weights, {"format": "layers-model", "inputs": inputs, "outputs": []}
 
 

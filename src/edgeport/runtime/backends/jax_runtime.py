@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 
 from ...errors import EdgeportError
+from ..memory import keep_freed_memory
 from ..devices import STATE, LogicalDevice, gpus, runtime_started
 
 HOST_COUNT_FLAG = "--xla_force_host_platform_device_count"
@@ -45,6 +46,7 @@ def _apply_configuration() -> None:
 @lru_cache(maxsize=None)
 def jax_module():
     """jax, imported (and its backends started) with edgeport's configuration applied."""
+    keep_freed_memory()  # before XLA's threads first allocate (edgeport.runtime.memory)
     try:
         import jax  # noqa: F401 (imported here only: jax is an optional extra)
     except ImportError:

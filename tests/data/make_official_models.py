@@ -16,25 +16,26 @@ def representative_dataset():
         yield [image[None]]
 
 
-def convert(name, **target):
+def convert(name, configure=None):
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    for key, value in target.items():
-        setattr(converter, key, value) if key != "target_spec" else value(converter.target_spec)
+    if configure is not None:
+        configure(converter)
     with open(f"tests/data/official_digits_{name}.tflite", "wb") as f:
         f.write(converter.convert())
 
 
-def int8_only(spec):
-    spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+def full_integer(converter):
+    converter.representative_dataset = representative_dataset
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
 
 
-def float16_weights(spec):
-    spec.supported_types = [tf.float16]
+def float16_weights(converter):
+    converter.target_spec.supported_types = [tf.float16]
 
 
-convert("int8", representative_dataset=representative_dataset, target_spec=int8_only,
-        inference_input_type=tf.int8, inference_output_type=tf.int8)
+convert("int8", full_integer)
 convert("dynamic")
-convert("float16", target_spec=float16_weights)
+convert("float16", float16_weights)
 print(tf.__version__, keras.__version__)

@@ -79,14 +79,24 @@ def test_erfc_is_accurate():
     ((3, 6), (3, 6)),
 ])
 @pytest.mark.parametrize("alpha_is_constant", [True, False])
-def test_prelu_matches_litert(x_shape, alpha_shape, alpha_is_constant):
+@pytest.mark.parametrize("alpha_range", [(-1, 1.5), (0.05, 0.9), (1.1, 3)])  # mixed, <1, >1
+def test_prelu_matches_litert(x_shape, alpha_shape, alpha_is_constant, alpha_range):
     rng = np.random.default_rng(3)
     x = rng.uniform(-3, 3, x_shape).astype(np.float32)
-    alpha = rng.uniform(-1, 1.5, alpha_shape).astype(np.float32)
+    alpha = rng.uniform(*alpha_range, alpha_shape).astype(np.float32)
     if alpha_is_constant:
         assert_matches_litert(op_graph("PRELU", [Input(x_shape), alpha]), [x])
     else:
         assert_matches_litert(op_graph("PRELU", [Input(x_shape), Input(alpha_shape)]), [x, alpha])
+
+
+@pytest.mark.parametrize("alpha", [[0.25, 0.5, 0.0], [0.25, 0.5, 0.75], [1.5, 2.0, 3.0],
+                                   [-0.5, 2.0, 0.5]])
+def test_prelu_edge_values_match_litert(alpha):
+    # Infinities, NaN and -0 in every alpha regime, a zero alpha included (0 * inf is NaN).
+    x = np.array([np.inf, -np.inf, np.nan, -0.0, 0.0, -2.0, 3.0, -1e-30], np.float32)
+    x = np.repeat(x, 3).reshape(1, 2, 4, 3)
+    assert_matches_litert(op_graph("PRELU", [Input(x.shape), np.float32(alpha)]), [x])
 
 
 def test_prelu_refuses_alpha_that_enlarges_the_output():

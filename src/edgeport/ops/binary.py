@@ -14,6 +14,7 @@ import numpy as np
 
 from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from ..graph import Graph, Op
+from .common import fold_channels
 from .options import Activation, Bool, Options
 from .quantized import activation_range, requantize, scale_zero
 from .quantized_kernels import squared_difference_kernel
@@ -34,7 +35,8 @@ class BinaryOp(OpDef):
     broadcast_6d_version: int | None = None
 
     def run_float(self, attrs, x, y):
-        result = self.fn(x, y)
+        folded = fold_channels(x, y)
+        result = self.fn(x, y) if folded is None else self.fn(*folded[:2]).reshape(folded[2])
         if self.options is not None and "fused_activation_function" in self.options.fields:
             # TFLite clamps to the activation range even for NONE, whose range is
             # [lowest, max]: a float overflow gives +-FLT_MAX, not inf (NaN stays NaN).

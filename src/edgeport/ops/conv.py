@@ -11,7 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..graph import Graph, Op
-from .common import conv_output_size, same_padding
+from .common import add_per_channel, conv_output_size, same_padding
 from .options import Activation, Int, Options, Padding, TensorTypeName
 from .quantized import weighted_sum_kernel
 from .registry import OpDef, register_op
@@ -148,7 +148,7 @@ class Conv2D(OpDef):
             out = (cols.reshape(groups, rows, -1) @ filters).transpose(1, 0, 2)
         out = out.reshape(x.shape[0], *out_hw, n_out)
         if b is not None:
-            out += b  # TFLite adds the bias after the whole sum
+            add_per_channel(out, b)  # TFLite adds the bias after the whole sum
         return out
 
     def run_jax(self, attrs, x, w, b=None):
@@ -216,7 +216,7 @@ class DepthwiseConv2D(OpDef):
             filters = np.tile(filters, (1, 1, out_hw[1], 1)).reshape(kh, kw, -1)
         out = np.einsum("nyij...,ij...->ny...", cols, filters).reshape(n, *out_hw, channels)
         if b is not None:
-            out += b
+            add_per_channel(out, b)
         return out
 
     def run_jax(self, attrs, x, w, b=None):

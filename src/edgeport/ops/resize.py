@@ -16,6 +16,9 @@ from ..fixedpoint import round_half_away
 from .quantized_kernels import resize_bilinear_kernel
 from .registry import OpDef, register_op
 
+# Bytes of output RESIZE_BILINEAR computes at a time: a block and its scratch fit in L2.
+CACHE_BLOCK_BYTES = 256 * 1024
+
 
 def output_size(size: np.ndarray) -> tuple[int, int]:
     """The (height, width) asked for by the size tensor."""
@@ -59,21 +62,29 @@ class ResizeBilinear(Resize):
 
     def run_float(self, attrs, x, size):
         y0, y1, x0, x1, dy, dx = bilinear_taps(attrs, x.shape, size)
-        top, bottom = x[:, y0], x[:, y1]
         # TFLite's float expression, term by term and in the same order, so float32 rounding
-        # agrees: v00*(1-dy)*(1-dx) + v10*dy*(1-dx) + v01*(1-dy)*dx + v11*dy*dx; evaluated in
-        # place in two output-sized buffers rather than a dozen temporaries.
-        out = np.take(top, x0, axis=2)
-        out *= 1 - dy
-        out *= 1 - dx
-        term = np.empty_like(out)
-        for rows, columns, wy, wx in ((bottom, x0, dy, 1 - dx), (top, x1, 1 - dy, dx),
-                                      (bottom, x1, dy, dx)):
-            np.take(rows, columns, axis=2, out=term)
-            term *= wy
-            term *= wx
-            out += term
-        return out
+        # agrees: v00*(1-dy)*(1-dx) + v10*dy*(1-dx) + v01*(1-dy)*dx + v11*dy*dx. The row
+        # weights are applied before the columns are gathered (the same products, at input
+        # width); the rest runs in place, a block of output rows at a time so that the seven
+        # passes over each block stay in cache. take's mode="clip" (the indices are in range)
+        # lets it write to ``out=`` unbuffered, 3x faster.
+        top, bottom = x[:, y0] * (1 - dy), x[:, y1] * dy
+        rows_in, rows_out = top.reshape(-1, *top.shape[2:]), bottom.reshape(-1, *top.shape[2:])
+        out = np.empty((rows_in.shape[0], dx.shape[1], x.shape[3]), np.float32)
+        left, right = 1 - dx[0], dx[0]
+        block = max(1, CACHE_BLOCK_BYTES // max(out.itemsize * out.shape[1] * out.shape[2], 1))
+        term = np.empty_like(out[:block])
+        for start in range(0, out.shape[0], block):
+            done, a, b = out[start:start + block], rows_in[start:start + block], \
+                rows_out[start:start + block]
+            part = term[:len(done)]
+            np.take(a, x0, axis=1, out=done, mode="clip")
+            done *= left
+            for source, columns, wx in ((b, x0, left), (a, x1, right), (b, x1, right)):
+                np.take(source, columns, axis=1, out=part, mode="clip")
+                part *= wx
+                done += part
+        return out.reshape(x.shape[0], dy.shape[0], dx.shape[1], x.shape[3])
 
     def prepare_integer(self, op, graph):
         return resize_bilinear_kernel(self.run_float, op, graph)

@@ -72,8 +72,8 @@ def test_conv2d_agrees_with_xnnpack():
 @pytest.mark.parametrize("dilation", [(1, 1), (2, 2), (1, 3)])
 @pytest.mark.parametrize("multiplier", [1, 2])
 @pytest.mark.parametrize("batch", [1, 3])
-def test_depthwise_conv2d_matches_litert(padding, stride, dilation, multiplier, batch):
-    channels = 4
+@pytest.mark.parametrize("channels", [4, 40])  # column strides: every column, or strided
+def test_depthwise_conv2d_matches_litert(padding, stride, dilation, multiplier, batch, channels):
     graph = op_graph("DEPTHWISE_CONV_2D",
                      [Input((batch, 10, 9, channels)), weights((1, 3, 3, channels * multiplier)),
                       weights(channels * multiplier, 2)],

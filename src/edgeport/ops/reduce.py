@@ -17,6 +17,19 @@ from .reshape import dtype_version, index_dtype, input_tensor, int_list, normali
     normalize_axis
 
 
+def reduce_axes(ufunc: np.ufunc, x: np.ndarray, axes, **options) -> np.ndarray:
+    """``ufunc.reduce`` over ``axes``, one axis at a time from the outermost: each pass then
+    combines whole contiguous rows, where NumPy's reduction over several axes at once walks
+    the innermost few elements at a time (8x faster for MEAN over H and W of NHWC with 16
+    channels). ``options`` (dtype, initial) go to every pass."""
+    if not axes:
+        return ufunc.reduce(x, axis=(), **options)  # a copy (with ``initial`` applied)
+    out = x
+    for done, axis in enumerate(sorted(axes)):
+        out = ufunc.reduce(out, axis=axis - done, **options)
+    return out
+
+
 class _Reducer(OpDef):
     """A ReducerOptions op: ``reduce(x, axes)`` with keep_dims handled here."""
 
@@ -72,7 +85,9 @@ class Mean(_Reducer):
             count = max(int(np.prod([x.shape[a] for a in axes], dtype=np.int64)), 1)
             total = np.sum(x, axis=axes, dtype=np.int64)
             return np.sign(total) * (np.abs(total) // count)
-        return np.mean(x, axis=axes, dtype=x.dtype)
+        count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+        with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as np.mean's
+            return reduce_axes(np.add, x, axes, dtype=x.dtype) / x.dtype.type(count)
 
     def prepare_integer(self, op, graph):
         return quantized_mean(self, op, graph)
@@ -89,7 +104,7 @@ class Sum(_Reducer):
     versions = {np.int8: 2}
 
     def reduce(self, x, axes):
-        return np.sum(x, axis=axes, dtype=x.dtype)
+        return reduce_axes(np.add, x, axes, dtype=x.dtype)
 
     def prepare_integer(self, op, graph):
         return sum_kernel(self, op, graph)
@@ -98,12 +113,13 @@ class Sum(_Reducer):
 @register_op("REDUCE_MAX")
 class ReduceMax(_Reducer):
     moves_data = True
+
     def reduce(self, x, axes):
         # An empty reduction gives TFLite's initial value, numeric_limits<T>::lowest()
         # (-FLT_MAX for float, not -inf).
         info = np.finfo if np.issubdtype(x.dtype, np.floating) else np.iinfo
         lowest = info(x.dtype).min
-        return np.max(x, axis=axes, initial=lowest)
+        return reduce_axes(np.maximum, x, axes, initial=lowest)
 
 
 @register_op("ARG_MAX")

@@ -68,22 +68,23 @@ class ResizeBilinear(Resize):
         # width); the rest runs in place, a block of output rows at a time so that the seven
         # passes over each block stay in cache. take's mode="clip" (the indices are in range)
         # lets it write to ``out=`` unbuffered, 3x faster.
-        top, bottom = x[:, y0] * (1 - dy), x[:, y1] * dy
-        rows_in, rows_out = top.reshape(-1, *top.shape[2:]), bottom.reshape(-1, *top.shape[2:])
-        out = np.empty((rows_in.shape[0], dx.shape[1], x.shape[3]), np.float32)
-        left, right = 1 - dx[0], dx[0]
+        top, bottom = (rows.reshape(-1, *rows.shape[2:])  # [N*OH, W, C]
+                       for rows in (x[:, y0] * (1 - dy), x[:, y1] * dy))
+        out = np.empty((top.shape[0], dx.shape[1], x.shape[3]), top.dtype)
+        right = np.broadcast_to(dx[0], out.shape[1:]).astype(top.dtype)  # whole (OW, C) rows
+        left = 1 - right
         block = max(1, CACHE_BLOCK_BYTES // max(out.itemsize * out.shape[1] * out.shape[2], 1))
-        term = np.empty_like(out[:block])
+        scratch = np.empty_like(out[:block])
         for start in range(0, out.shape[0], block):
-            done, a, b = out[start:start + block], rows_in[start:start + block], \
-                rows_out[start:start + block]
-            part = term[:len(done)]
-            np.take(a, x0, axis=1, out=done, mode="clip")
+            rows = slice(start, start + block)
+            done, term = out[rows], scratch[:len(out[rows])]
+            np.take(top[rows], x0, axis=1, out=done, mode="clip")
             done *= left
-            for source, columns, wx in ((b, x0, left), (a, x1, right), (b, x1, right)):
-                np.take(source, columns, axis=1, out=part, mode="clip")
-                part *= wx
-                done += part
+            for source, columns, weight in ((bottom, x0, left), (top, x1, right),
+                                            (bottom, x1, right)):
+                np.take(source[rows], columns, axis=1, out=term, mode="clip")
+                term *= weight
+                done += term
         return out.reshape(x.shape[0], dy.shape[0], dx.shape[1], x.shape[3])
 
     def prepare_integer(self, op, graph):

@@ -70,8 +70,13 @@ def logistic(x):
 
 
 def hard_swish(x):
-    """HARD_SWISH: ``x * relu6(x + 3) / 6``, multiplied before the division as TFLite does."""
-    return x * relu6(x + x.dtype.type(3)) / x.dtype.type(6)
+    """HARD_SWISH: ``x * relu6(x + 3) / 6``, multiplied before the division as TFLite does
+    (in place in one new array)."""
+    out = np.add(x, x.dtype.type(3))
+    out = np.clip(out, x.dtype.type(0), x.dtype.type(6), out=out if out.ndim else None)
+    out *= x
+    out /= x.dtype.type(6)
+    return out
 
 
 def elu(x):

@@ -60,11 +60,13 @@ class BinaryOp(OpDef):
 
 
 def clamp_to_finite(x: np.ndarray) -> np.ndarray:
-    """x clipped to its float dtype's finite range; integers are returned as they are."""
+    """x clipped to its float dtype's finite range, in place where x is an array (a result
+    the op just made); integers are returned as they are."""
     if not np.issubdtype(x.dtype, np.floating):
         return x
     info = np.finfo(x.dtype)
-    return np.clip(x, info.min, info.max)
+    in_place = isinstance(x, np.ndarray) and x.flags.writeable
+    return np.clip(x, info.min, info.max, out=x if in_place else None)
 
 
 def binary_jax(name: str, x, y):

@@ -59,13 +59,21 @@ def convolution_2d_transpose_bias(inputs: list, options: bytes) -> np.ndarray:
                          f"{list(w.shape)} and bias {list(bias.shape)} do not fit together")
     out_h, pad_top = _output_extent(height, kh, stride_h, padding)
     out_w, pad_left = _output_extent(width, kw, stride_w, padding)
-    # Scatter every tap onto an uncropped canvas (no contribution falls off it), then crop.
-    canvas = np.zeros((batch, stride_h * (height - 1) + kh, stride_w * (width - 1) + kw, out_c),
-                      np.float32)
-    for fy in range(kh):
-        for fx in range(kw):
-            canvas[:, fy:fy + stride_h * (height - 1) + 1:stride_h,
-                   fx:fx + stride_w * (width - 1) + 1:stride_w] += x @ w[:, fy, fx, :].T
+    # Every tap of every pixel in one matmul: [B, H, W, C] @ [C, KH*KW*O].
+    taps = (x @ w.transpose(3, 1, 2, 0).reshape(channels, -1)).reshape(
+        batch, height, width, kh, kw, out_c)
+    if (stride_h, stride_w) == (kh, kw):
+        # Taps that tile the output without overlap (mediapipe's 2x2, stride 2 upsampling):
+        # output pixel (iy * kh + fy, ix * kw + fx) is tap (fy, fx) of input pixel (iy, ix).
+        canvas = taps.transpose(0, 1, 3, 2, 4, 5).reshape(batch, height * kh, width * kw, out_c)
+    else:
+        # Scatter every tap onto an uncropped canvas (no contribution falls off it), then crop.
+        canvas = np.zeros((batch, stride_h * (height - 1) + kh, stride_w * (width - 1) + kw,
+                           out_c), np.float32)
+        for fy in range(kh):
+            for fx in range(kw):
+                canvas[:, fy:fy + stride_h * (height - 1) + 1:stride_h,
+                       fx:fx + stride_w * (width - 1) + 1:stride_w] += taps[:, :, :, fy, fx]
     out = canvas[:, pad_top:pad_top + out_h, pad_left:pad_left + out_w]
     return (out + bias).astype(np.float32)
 

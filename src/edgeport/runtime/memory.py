@@ -21,7 +21,6 @@ process-wide, glibc only (elsewhere nothing happens), and off with
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 from functools import lru_cache
@@ -56,9 +55,9 @@ def _apply() -> bool:
 def _glibc_mallopt():
     """glibc's ``mallopt``, or None where the C library is not glibc (macOS, musl, Windows)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the process's own symbols, the C library's among them
         libc.gnu_get_libc_version  # only glibc has it (musl's mallopt is a stub)
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # Windows has no CDLL(None)
         return None
     mallopt = libc.mallopt
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int

@@ -86,6 +86,26 @@ def test_conv2d_jax_kernel_matches_numpy(kernel, stride, padding):
     assert_close(run(accelerated, *inputs), run(reference, *inputs))
 
 
+@pytest.mark.parametrize("channels,stride,dilation,multiplier", [
+    (4, 1, 1, 1), (4, 1, 2, 2), (300, 1, 1, 1),   # W and C folded into one axis, or not
+    (4, 2, 1, 1), (300, 2, 1, 1), (6, 1, 1, 2)])
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+def test_depthwise_jax_kernel_matches_numpy(channels, stride, dilation, multiplier, padding):
+    rng = np.random.default_rng(channels + stride)
+    depth = channels * multiplier
+    graph = op_graph("DEPTHWISE_CONV_2D",
+                     [Input((2, 9, 8, channels)),
+                      rng.standard_normal((1, 3, 3, depth)).astype(np.float32),
+                      rng.standard_normal(depth).astype(np.float32)],
+                     {"padding": padding, "stride_h": stride, "stride_w": stride,
+                      "dilation_h_factor": dilation, "dilation_w_factor": dilation,
+                      "depth_multiplier": multiplier, "fused_activation_function": "NONE"})
+    reference, accelerated = (Interpreter(model_content=write_tflite(graph), backend=b)
+                              for b in ("numpy", "jax"))
+    inputs = random_inputs(reference, 2)
+    assert_close(run(accelerated, *inputs), run(reference, *inputs))
+
+
 def exp_graph():
     """x -> ADD -> EXP (an op with no jax kernel) -> ADD."""
     g = add_chain_graph(n_ops=2, shape=(1, 4))

@@ -9,9 +9,12 @@ arena planned once; edgeport gets the same effect by telling malloc to keep what
 
 - ``M_MMAP_MAX = 0``: large blocks come from the heap, not from fresh mappings;
 - ``M_TRIM_THRESHOLD`` at its maximum: the freed heap is kept, not returned to the OS;
-- ``M_ARENA_MAX = 1``: XLA's worker threads share that heap. This has to happen before those
-  threads first allocate, so `edgeport.runtime.backends.jax_runtime` applies it before it
-  starts jax; in a process where jax already ran, the NumPy half still applies.
+- ``M_ARENA_MAX = 1``: XLA's worker threads share that heap. This has to happen before any
+  other thread first allocates (NumPy's BLAS threads, Keras starting jax), so edgeport applies
+  it when it starts jax or plans an interpreter, and a program that imports NumPy-using
+  libraries or jax first gets it all by calling `keep_freed_memory()` before those imports
+  (``import edgeport.runtime.memory`` imports nothing heavy). Otherwise XLA's largest
+  buffers (over 64 MB) still come fresh each run.
 
 The price is that the process keeps its peak memory until it exits, as an arena does. It is
 process-wide, glibc only (elsewhere nothing happens), and off with

@@ -70,16 +70,19 @@ def test_conv_chain_parity_and_resize():
         assert_close(run(accelerated, *inputs), run(reference, *inputs))
 
 
-@pytest.mark.parametrize("kernel,stride,padding,channels", [
-    (1, 1, "SAME", 5), (1, 2, "SAME", 5), (1, 2, "VALID", 5), (1, 3, "VALID", 5),  # 1x1: matmul
-    (3, 2, "SAME", 3), (2, 2, "SAME", 5), (3, 1, "VALID", 3),  # patches of <= 32: im2col
-    (3, 1, "SAME", 5), (3, 2, "VALID", 5)])                    # XLA's convolution
-def test_conv2d_jax_kernel_matches_numpy(kernel, stride, padding, channels):
+@pytest.mark.parametrize("kernel,stride,padding,channels,dilation", [
+    (1, 1, "SAME", 5, 1), (1, 2, "SAME", 40, 1), (1, 2, "VALID", 5, 1),  # 1x1: matmul
+    (1, 3, "VALID", 5, 1),
+    (3, 2, "SAME", 3, 1), (2, 2, "SAME", 5, 1), (3, 1, "VALID", 3, 1),  # small patches: im2col
+    (3, 1, "SAME", 3, 2),
+    (3, 1, "SAME", 5, 1), (3, 2, "VALID", 5, 1), (3, 1, "SAME", 5, 2)])  # XLA's convolution
+def test_conv2d_jax_kernel_matches_numpy(kernel, stride, padding, channels, dilation):
     rng = np.random.default_rng(kernel * 10 + stride)
     weights = rng.standard_normal((6, kernel, kernel, channels)).astype(np.float32)
     bias = rng.standard_normal(6).astype(np.float32)
     graph = op_graph("CONV_2D", [Input((2, 9, 7, channels)), weights, bias],
                      {"padding": padding, "stride_h": stride, "stride_w": stride,
+                      "dilation_h_factor": dilation, "dilation_w_factor": dilation,
                       "fused_activation_function": "RELU6"})
     reference, accelerated = (Interpreter(model_content=write_tflite(graph), backend=b)
                               for b in ("numpy", "jax"))

@@ -19,6 +19,8 @@ BROADCASTS = [
     ((2, 1, 3, 4, 5), (3, 1, 5)),                   # 5-D broadcast
     ((2, 1, 3, 1, 2, 3), (1, 4, 1, 2, 1, 3)),       # 6-D broadcast, both sides
     ((1, 2, 1, 2, 1, 2), (1, 2, 1, 2, 1, 2)),       # 6-D, same shapes
+    ((2, 6, 5, 3), (2, 1, 1, 3)),                   # squeeze-excite scale: rows folded
+    ((1, 1, 3), (2, 6, 5, 3)),                      # a per-channel constant first
 ]
 
 

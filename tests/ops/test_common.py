@@ -8,11 +8,10 @@ import pytest
 
 from edgeport.ops.common import add_per_channel, fold_channels
 
-X = np.arange(1, 1 + 2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+X = np.arange(1, 1 + 2 * 4 * 3 * 5, dtype=np.float32).reshape(2, 4, 3, 5)
 
 
-@pytest.mark.parametrize("small_shape", [(5,), (1, 5), (1, 1, 5), (1, 1, 1, 5), (2, 1, 1, 5),
-                                         (3, 1, 5), (2, 3, 1, 5)])
+@pytest.mark.parametrize("small_shape", [(5,), (1, 5), (1, 1, 5), (1, 1, 1, 5), (2, 1, 1, 5)])
 @pytest.mark.parametrize("op", [np.subtract, np.divide, np.maximum])
 def test_folded_operands_give_numpys_result(small_shape, op):
     small = np.random.default_rng(0).uniform(1, 2, small_shape).astype(np.float32)
@@ -22,8 +21,10 @@ def test_folded_operands_give_numpys_result(small_shape, op):
         assert np.array_equal(op(*folded[:2]).reshape(folded[2]), op(x, y))
 
 
-@pytest.mark.parametrize("other", [np.ones((4, 1), np.float32), X.copy(), np.float32(2),
-                                   np.ones((2, 3, 4, 1), np.float32)])
+@pytest.mark.parametrize("other", [np.ones((3, 1), np.float32), X.copy(), np.float32(2),
+                                   np.ones((2, 4, 3, 1), np.float32),
+                                   np.ones((4, 1, 5), np.float32),      # one value per row:
+                                   np.ones((2, 4, 1, 5), np.float32)])  # tiling copies a lot
 def test_other_broadcasts_are_not_folded(other):
     assert fold_channels(X, other) is None
 

@@ -81,6 +81,12 @@ def test_depthwise_conv2d_matches_litert(padding, stride, dilation, multiplier, 
     assert_matches_litert(graph, **TOL)
 
 
+def test_depthwise_conv2d_with_no_output_columns():
+    attrs = conv_attrs("VALID", (2, 2), depth_multiplier=1)
+    x, w = np.ones((1, 5, 2, 4), np.float32), np.ones((1, 3, 3, 4), np.float32)
+    assert get_op("DEPTHWISE_CONV_2D").run_float(attrs, x, w).shape == (1, 2, 0, 4)
+
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_depthwise_conv2d_fused_activation_no_bias(activation):
     # Without a bias the op has two inputs (LiteRT rejects an absent third one).

@@ -39,6 +39,14 @@ def test_global_pool(op_type):
     assert graph.tensors["out0"].shape == (2, 1, 1, 8)
 
 
+@pytest.mark.parametrize("op_type", POOLS)
+def test_global_pool_over_a_padded_image(op_type):
+    # SAME with a window as large as the padded image: one output, averaging in-image taps.
+    graph = op_graph(op_type, [Input((2, 7, 7, 3))], pool_attrs("SAME", (8, 8), (8, 8)))
+    assert graph.tensors["out0"].shape == (2, 1, 1, 3)
+    assert_matches_litert(graph, rtol=1e-5, atol=1e-5)
+
+
 def test_average_pool_divides_by_in_image_taps():
     # A 3x3 SAME window at a corner sees 2x2 in-image taps of ones: the mean is 1, not 4/9.
     x = np.ones((1, 4, 4, 1), np.float32)

@@ -25,6 +25,26 @@ def test_reduce_4d_spatial(op_type):
 
 
 @pytest.mark.parametrize("op_type", ["MEAN", "SUM", "REDUCE_MAX"])
+@pytest.mark.parametrize("shape,axes", [((2, 0), (0,)), ((0, 5), (1,)), ((2, 0, 3), (0, 2))])
+def test_reduce_keeping_an_empty_axis(op_type, shape, axes):
+    out = get_op(op_type).run_float({"keep_dims": False}, np.zeros(shape, np.float32),
+                                     np.array(axes, np.int32))
+    assert out.shape == tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def test_float_sum_is_one_chain_per_output_in_row_major_order():
+    # TFLite's reference kernels add the reduced elements one after the other; a pairwise or
+    # axis-by-axis sum rounds differently (and lands further from LiteRT on mediapipe models).
+    x = np.random.default_rng(0).standard_normal((2, 30, 40, 3)).astype(np.float32) * 1e3
+    chain = np.zeros((2, 3), np.float32)
+    for h in range(30):
+        for w in range(40):
+            chain += x[:, h, w]
+    out = get_op("SUM").run_float({"keep_dims": False}, x, np.array([1, 2], np.int32))
+    np.testing.assert_array_equal(out, chain)
+
+
+@pytest.mark.parametrize("op_type", ["MEAN", "SUM", "REDUCE_MAX"])
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
 @pytest.mark.parametrize("axes", [(1,), (0, -1)])
 def test_reduce_int(op_type, dtype, axes):

@@ -47,6 +47,16 @@ def test_resize_nearest_neighbor_moves_integers(dtype):
     assert_matches_litert(graph)
 
 
+@pytest.mark.parametrize("align,half_pixel", BILINEAR_MODES)
+def test_resize_bilinear_in_several_cache_blocks_is_bit_exact(align, half_pixel, monkeypatch):
+    import edgeport.ops.resize as resize
+
+    # Blocks of 3 output rows (of 11 per image): the last block of the batch is partial.
+    monkeypatch.setattr(resize, "CACHE_BLOCK_BYTES", 3 * 9 * 4 * 4)
+    graph = resize_graph("RESIZE_BILINEAR", (2, 5, 4, 4), (11, 9), align, half_pixel)
+    assert_matches_litert(graph, rtol=0, atol=0)
+
+
 def test_resize_bilinear_half_pixel_edges_keep_border_pixels():
     # Near the border the half-pixel source coordinate is negative (or past the last pixel):
     # only the neighbours are clamped and the weights cancel back to the border value.

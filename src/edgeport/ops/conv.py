@@ -82,14 +82,19 @@ def _dilations(attrs) -> tuple[int, int]:
     return attrs.get("dilation_h_factor", 1), attrs.get("dilation_w_factor", 1)
 
 
+# The jax CONV_2D gathers patches of at most this many values and multiplies them by the filter
+# (a 3x3 filter over RGB: 2x faster than XLA:CPU's convolution; bench/bench_backends.py).
+IM2COL_MAX_PATCH = 32
+
+
 def conv_jax(attrs, x, w, b, groups: int):
     """The jax kernel of CONV_2D over NHWC input and OHWI filter, with TFLite's padding
     (`conv_geometry`) and dilations, in float32 ("highest" precision: no TF32 on GPUs).
 
     XLA:CPU's convolution is slow on tiny contractions, so two cases become one matmul of
-    the pixels by the filter: a 1x1 filter (3-10x faster on MobileNet's projections), and a
-    filter whose patch holds at most 32 values (a 3x3 filter over RGB: 2x faster), whose
-    patches are gathered first (im2col). Other filters are one XLA convolution.
+    the pixels by the filter: a 1x1 filter (3-10x faster on MobileNet's projections; it never
+    pads), and a filter with small patches (IM2COL_MAX_PATCH), whose patches are gathered
+    first (im2col). Other filters are one XLA convolution.
     """
     import jax.numpy as jnp
     from jax import lax
@@ -97,7 +102,7 @@ def conv_jax(attrs, x, w, b, groups: int):
     n_out, kh, kw, n_in = w.shape
     dilations, (stride_h, stride_w) = _dilations(attrs), strides_of(attrs)
     out_hw, pads = conv_geometry(attrs, x.shape[1:3], (kh, kw), dilations)
-    if groups == 1 and (kh * kw == 1 and not any(map(any, pads)) or kh * kw * n_in <= 32):
+    if groups == 1 and (kh * kw == 1 or kh * kw * n_in <= IM2COL_MAX_PATCH):
         xp = jnp.pad(x, ((0, 0), *pads, (0, 0)))
         taps = [xp[:, i * dilations[0]:i * dilations[0] + (out_hw[0] - 1) * stride_h + 1:stride_h,
                    j * dilations[1]:j * dilations[1] + (out_hw[1] - 1) * stride_w + 1:stride_w]
@@ -194,6 +199,11 @@ def _groups(x_shape, w_shape) -> int:
 DENSE_COLUMNS_MAX_CHANNELS = 32
 
 
+# ... and its jax kernel folds W and C into one axis at column stride 1 up to this many channels
+# (2.6x faster with 32 channels, on par at 192, slower from 576: bench/bench_backends.py).
+JAX_FOLDED_MAX_CHANNELS = 256
+
+
 @register_op("DEPTHWISE_CONV_2D")
 class DepthwiseConv2D(OpDef):
     """Depthwise convolution; filter [1, KH, KW, C*M]: output channel c*M + j filters input
@@ -225,7 +235,7 @@ class DepthwiseConv2D(OpDef):
         # (3-5x faster on MobileNet's stride-1 layers). Strided layers with few channels are
         # computed at every column and subsampled: twice the arithmetic, still 2x faster.
         dense = stride_w == 1 or channels <= DENSE_COLUMNS_MAX_CHANNELS
-        columns = (out_hw[1] - 1) * stride_w + 1 if dense else out_hw[1]
+        columns = max((out_hw[1] - 1) * stride_w + 1, 0) if dense else out_hw[1]
         cols = windows(pad_nhwc(x, pads), (out_hw[0], columns), (kh, kw),
                        (stride_h, 1 if dense else stride_w), dilations)
         cols = cols.transpose(0, 1, 3, 4, 2, 5)  # [N, OH, KH, KW, OW, C]
@@ -245,8 +255,8 @@ class DepthwiseConv2D(OpDef):
         # A sum over the KH*KW taps of strided input slices times the tap's per-channel
         # weights: XLA:CPU's grouped convolution (feature_group_count = C) is about 10x slower
         # on MobileNet's depthwise layers (bench/bench_backends.py). At column stride 1 with
-        # up to 256 channels, W and C are folded into one axis as in run_float, so that XLA's
-        # loops run along whole rows (2.6x faster with 32 channels; slower from 576).
+        # few channels, W and C are folded into one axis as in run_float, so that XLA's loops
+        # run along whole rows.
         import jax.numpy as jnp
 
         multiplier = _multiplier(x.shape, w.shape)
@@ -257,7 +267,7 @@ class DepthwiseConv2D(OpDef):
         (dil_h, dil_w), (stride_h, stride_w) = _dilations(attrs), strides_of(attrs)
         out_hw, pads = conv_geometry(attrs, x.shape[1:3], (kh, kw), (dil_h, dil_w))
         xp = jnp.pad(x, ((0, 0), *pads, (0, 0)))
-        folded = stride_w == 1 and channels <= 256
+        folded = stride_w == 1 and channels <= JAX_FOLDED_MAX_CHANNELS
         if folded:
             xp = xp.reshape(n, xp.shape[1], -1)
             w = jnp.tile(w[:, :, :, None, :], (1, 1, 1, out_hw[1], 1)).reshape(1, kh, kw, -1)

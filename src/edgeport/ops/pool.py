@@ -42,8 +42,9 @@ class Pool2D(OpDef):
         Both reductions are separable: windows are combined along W first, then along H, so
         a KHxKW window costs KH + KW passes instead of KH*KW, and the H pass runs over whole
         contiguous (OW, C) rows. A window over the whole image (global pooling) is reduced
-        over H (whole rows at a time), then over W: the same two-level sums, 20x faster than
-        combining its taps one by one.
+        over H (whole rows at a time), then over W: two-level sums as well (in the other
+        order, so a float average may differ in the last bit), 20x faster than combining its
+        taps one by one.
         """
         out_hw, pads = _geometry(attrs, x.shape)
         kernel = (attrs["filter_height"], attrs["filter_width"])

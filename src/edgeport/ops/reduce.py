@@ -23,13 +23,17 @@ def reduce_axes(ufunc: np.ufunc, x: np.ndarray, axes, **options) -> np.ndarray:
     do (a sum over H and W that is more accurate than that chain lands further from LiteRT on
     mediapipe's squeeze-excite models). The reduced axes are moved to the front (one copy) so
     that each step of the chain combines a whole contiguous row of outputs: 2x faster than
-    NumPy's own reduction over several axes. ``options`` (dtype, initial) go to the reduce."""
+    NumPy's own reduction over several axes. A reduction to a single value (nothing kept but
+    size-1 axes) is NumPy's pairwise sum instead, as np.sum's. ``options`` (dtype, initial)
+    go to the reduce."""
     if not axes:
         return ufunc.reduce(x, axis=(), **options)  # a copy (with ``initial`` applied)
     reduced = sorted(axes)
-    kept = [a for a in range(x.ndim) if a not in reduced]
-    chains = np.ascontiguousarray(x.transpose(*reduced, *kept))
-    return ufunc.reduce(chains.reshape(-1, *(x.shape[a] for a in kept)), axis=0, **options)
+    kept = [x.shape[a] for a in range(x.ndim) if a not in reduced]
+    chains = np.ascontiguousarray(x.transpose(*reduced, *(a for a in range(x.ndim)
+                                                           if a not in reduced)))
+    count = int(np.prod([x.shape[a] for a in reduced], dtype=np.int64))
+    return ufunc.reduce(chains.reshape(count, *kept), axis=0, **options)
 
 
 class _Reducer(OpDef):

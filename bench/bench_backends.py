@@ -146,11 +146,12 @@ def gpu_line() -> str:
     if gpus:
         return (f"GPU: this machine has {len(gpus)} GPU(s) ({', '.join(g.name for g in gpus)}), "
                 "not used here: `python bench/gpu_check.py` measures numpy-CPU, jax-CPU and "
-                "jax-GPU at batch 1/32/256; record its rows with the card and date.")
-    return ("GPU: none on this machine (this session had no GPU), so there are no GPU figures "
-            "yet. `python bench/gpu_check.py` (not run here) is for a machine with an NVIDIA GPU "
-            "and jax's CUDA plugin: it checks jax-GPU against numpy on MobileNetV2 and prints "
-            "numpy-CPU / jax-CPU / jax-GPU throughput at batch 1/32/256, with the card and date.")
+                "jax-GPU at batch 1/32/256 (section `gpu_check`).")
+    return ("GPU: none on this machine, so none is measured here. The GPU figures come from "
+            "`python bench/gpu_check.py` on a machine with an NVIDIA GPU and jax's CUDA plugin "
+            "(section `gpu_check`; bench/README.md says how to run it on this project's device "
+            "machines): jax-GPU checked against numpy on MobileNetV2, and numpy-CPU / jax-CPU / "
+            "jax-GPU throughput at batch 1/32/256, with the card and date.")
 
 
 def report(results: list[ModelRun], batches: list[int], runs: int, budget_s: float,

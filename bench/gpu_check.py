@@ -8,7 +8,8 @@
    default keras.applications.MobileNetV2(weights=None) at 224x224, converted by edgeport):
    max |accelerator - numpy| <= 1e-4 of the output's scale;
 3. prints throughput (images/s) at each batch for numpy-CPU, jax-CPU and jax on the
-   accelerator, and one Markdown row per figure for BENCHMARKS.md (card, driver and date).
+   accelerator, and writes them, with the card, driver and date, to the ``gpu_check`` section
+   of BENCHMARKS.md (``--out``; only for a GPU whose results agree with numpy).
 Exits 1 if the results disagree or the accelerator is missing. ``--accelerator /CPU:0`` runs
 the whole script on a machine without a GPU, to try it out before a GPU session.
 
@@ -39,6 +40,9 @@ import numpy as np  # noqa: E402
 import edgeport  # noqa: E402
 import edgeport.config as config  # noqa: E402
 from edgeport.lite import Interpreter  # noqa: E402
+from report import BENCHMARKS, update_section  # noqa: E402
+
+SECTION = "gpu_check"
 
 
 def mobilenet_v2() -> bytes:
@@ -81,6 +85,7 @@ def main() -> int:
     parser.add_argument("--model", help=".tflite model (default: MobileNetV2 224x224 via keras)")
     parser.add_argument("--batches", default="1,32,256")
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--out", default=str(BENCHMARKS), help="report path")
     parser.add_argument("--accelerator", default="/GPU:0",
                         help="the device to check (/CPU:0 tries the script out without a GPU)")
     args = parser.parse_args()
@@ -99,20 +104,19 @@ def main() -> int:
     content = Path(args.model).read_bytes() if args.model else mobilenet_v2()
 
     # correctness at batch 4: jax on the accelerator (and jax-CPU) against the NumPy reference
-    ok = True
-    for name, device in (("jax-CPU", "/CPU:0"), (f"jax-{kind}", accelerator)):
+    errors = {}
+    for name, device in (("jax-CPU", "/CPU:0"), (f"jax on {accelerator}", accelerator)):
         interpreter = make(content, "jax", device, 4)
         reference_run = make(content, "numpy", None, 4)
         reference_run.invoke()
         interpreter.invoke()
         want, got = output(reference_run), output(interpreter)
-        error = float(np.abs(got - want).max()) / max(float(np.abs(want).max()), 1e-30)
-        print(f"{name}: max error {error:.2e} of the output scale "
-              f"({'ok' if error <= 1e-4 else 'TOO LARGE'})")
-        ok &= error <= 1e-4
+        errors[name] = float(np.abs(got - want).max()) / max(float(np.abs(want).max()), 1e-30)
+        print(f"{name}: max error {errors[name]:.2e} of the output scale "
+              f"({'ok' if errors[name] <= 1e-4 else 'TOO LARGE'})")
+    ok = all(error <= 1e-4 for error in errors.values())
 
     card = config.experimental.get_device_details(gpus[0]) if gpus else {}
-    today = datetime.date.today().isoformat()
     rows = []
     for batch in (int(b) for b in args.batches.split(",")):
         for name, backend, device in (("numpy-CPU", "numpy", None), ("jax-CPU", "jax", "/CPU:0"),
@@ -121,13 +125,28 @@ def main() -> int:
                 continue  # minutes per run; the batch-32 figure says enough
             rate = throughput(make(content, backend, device, batch), batch, args.runs)
             print(f"batch {batch:4d}  {name:14s} {rate:10.1f} images/s")
-            rows.append(f"| {today} | {card.get('device_name', '?')} "
-                        f"(driver {card.get('driver_version', '?')}) | {name} | {batch} | "
-                        f"{rate:.1f} |")
-    print("\nfor BENCHMARKS.md:\n| date | card | backend | batch | images/s |\n"
-          "|---|---|---|---|---|")
-    print("\n".join(rows))
+            rows.append(f"| {name} | {batch} | {rate:.1f} | {1000 / rate:.2f} |")
+    body = report(card, errors, rows, args)
+    print(body)
+    if ok and kind == "GPU":
+        update_section(args.out, SECTION, body)
+        print(f"wrote section {SECTION!r} of {args.out}")
     return 0 if ok else 1
+
+
+def report(card: dict, errors: dict, rows: list[str], args) -> str:
+    import jax
+
+    model = args.model or "keras.applications MobileNetV2 (weights=None, 224x224, logits)"
+    return "\n".join([
+        "## GPU check (`bench/gpu_check.py`)", "",
+        f"Written by `python bench/gpu_check.py` (do not edit by hand) on "
+        f"{datetime.date.today().isoformat()}: {card.get('device_name', '?')} (compute "
+        f"capability {card.get('compute_capability', '?')}, driver "
+        f"{card.get('driver_version', '?')}), jax {jax.__version__}, {os.cpu_count()} CPU "
+        f"cores. Model: {model}, converted by edgeport. Accuracy at batch 4, max |jax - numpy| "
+        "/ max |numpy|: " + ", ".join(f"{n} {e:.1e}" for n, e in errors.items()) + ".", "",
+        "| backend | batch | images/s | ms per image |", "|---|---:|---:|---:|", *rows])
 
 
 if __name__ == "__main__":

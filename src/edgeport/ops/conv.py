@@ -13,6 +13,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..graph import Graph, Op
 from .common import add_per_channel, conv_output_size, same_padding
 from .options import Activation, Int, Options, Padding, TensorTypeName
+from .pad import pad_constant
 from .quantized import weighted_sum_kernel
 from .registry import OpDef, register_op
 
@@ -39,7 +40,7 @@ def pad_nhwc(x: np.ndarray, pads, value: float = 0.0) -> np.ndarray:
     """``x`` with its H and W dims padded by ``pads`` (no copy when there is nothing to pad)."""
     if not any(before or after for before, after in pads):
         return x
-    return np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=value)
+    return pad_constant(x, ((0, 0), *pads, (0, 0)), value)
 
 
 def windows(xp: np.ndarray, out_hw, kernel_hw, strides, dilations=(1, 1)) -> np.ndarray:

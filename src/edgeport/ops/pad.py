@@ -16,7 +16,23 @@ def pad(x: np.ndarray, paddings: np.ndarray, value=0) -> np.ndarray:
     widths = np.asarray(paddings, dtype=np.int64).reshape(x.ndim, 2)
     if (widths < 0).any():
         raise ValueError(f"paddings must be non-negative, got {widths.tolist()}")
-    return np.pad(x, widths, constant_values=np.asarray(value, dtype=x.dtype))
+    return pad_constant(x, widths.tolist(), value)
+
+
+def pad_constant(x: np.ndarray, widths, value=0) -> np.ndarray:
+    """``x`` padded per axis by widths[axis] = (before, after) (non-negative) with ``value``:
+    each border slab is filled, then the input copied in, one pass each (np.pad does the same
+    with 20 us more overhead per call, which a model's many small pads add up)."""
+    out = np.empty([n + before + after for n, (before, after) in zip(x.shape, widths)],
+                   x.dtype)
+    for axis, (before, after) in enumerate(widths):
+        leading = (slice(None),) * axis
+        if before:
+            out[leading + (slice(0, before),)] = value
+        if after:
+            out[leading + (slice(out.shape[axis] - after, None),)] = value
+    out[tuple(slice(before, before + n) for n, (before, _) in zip(x.shape, widths))] = x
+    return out
 
 
 class _PadBase(OpDef):

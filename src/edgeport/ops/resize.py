@@ -8,6 +8,8 @@ results match LiteRT to the last bit.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..errors import GraphError
@@ -112,6 +114,7 @@ def bilinear_taps(attrs: dict, x_shape, size):
     return y0, y1, x0, x1, dy, dx
 
 
+@lru_cache(maxsize=256)
 def bilinear_coordinates(in_size: int, out_size: int, align_corners: bool, half_pixel: bool):
     """ComputeInterpolationValues for every output index: the float32 source coordinate and
     its lower and upper neighbours. With half-pixel centers the coordinate itself may be
@@ -125,7 +128,7 @@ def bilinear_coordinates(in_size: int, out_size: int, align_corners: bool, half_
         coordinate = index * scale
     lower = np.maximum(np.floor(coordinate).astype(np.int32), 0)
     upper = np.minimum(np.ceil(coordinate).astype(np.int32), in_size - 1)
-    return coordinate, lower, upper
+    return read_only(coordinate, lower, upper)
 
 
 @register_op("RESIZE_NEAREST_NEIGHBOR")
@@ -144,6 +147,7 @@ class ResizeNearestNeighbor(Resize):
         return x[:, rows][:, :, cols]
 
 
+@lru_cache(maxsize=256)
 def nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel: bool):
     """GetNearestNeighbor for every output index: ``(i + offset) * scale`` in float32 (offset
     0.5 with half-pixel centers), rounded half away from zero when corners are aligned and
@@ -153,4 +157,11 @@ def nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel
     source = (np.arange(out_size, dtype=np.float32) + offset) * scale
     source = round_half_away(source) if align_corners else np.floor(source)
     index = np.minimum(source.astype(np.int32), in_size - 1)
-    return np.maximum(index, 0) if half_pixel else index
+    return read_only(np.maximum(index, 0) if half_pixel else index)[0]
+
+
+def read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``arrays``, made read-only: the cached coordinates above are shared by every call."""
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays

@@ -52,6 +52,13 @@ def windows(xp: np.ndarray, out_hw, kernel_hw, strides, dilations=(1, 1)) -> np.
                        sw * dilations[1], sc), writeable=False)
 
 
+def tap_slice(tap: int, dilation: int, stride: int, n_out: int) -> slice:
+    """The padded input rows (or columns) that filter tap ``tap`` reads for ``n_out`` outputs:
+    windows()'s axis as one slice, for kernels that take a tap at a time (jax, the pools)."""
+    start = tap * dilation
+    return slice(start, start + (n_out - 1) * stride + 1, stride)
+
+
 def dtype_of(graph: Graph, name: str | None):
     """The dtype of tensor ``name`` in ``graph`` (None for an absent optional input)."""
     return None if name is None else graph.tensors[name].dtype
@@ -105,8 +112,8 @@ def conv_jax(attrs, x, w, b, groups: int):
     out_hw, pads = conv_geometry(attrs, x.shape[1:3], (kh, kw), dilations)
     if groups == 1 and (kh * kw == 1 or kh * kw * n_in <= IM2COL_MAX_PATCH):
         xp = jnp.pad(x, ((0, 0), *pads, (0, 0)))
-        taps = [xp[:, i * dilations[0]:i * dilations[0] + (out_hw[0] - 1) * stride_h + 1:stride_h,
-                   j * dilations[1]:j * dilations[1] + (out_hw[1] - 1) * stride_w + 1:stride_w]
+        taps = [xp[:, tap_slice(i, dilations[0], stride_h, out_hw[0]),
+                   tap_slice(j, dilations[1], stride_w, out_hw[1])]
                 for i in range(kh) for j in range(kw)]
         patches = taps[0] if len(taps) == 1 else jnp.concatenate(taps, axis=3)
         out = lax.dot_general(patches, w.reshape(n_out, -1), (((3,), (1,)), ((), ())),
@@ -274,14 +281,12 @@ class DepthwiseConv2D(OpDef):
             w = jnp.tile(w[:, :, :, None, :], (1, 1, 1, out_hw[1], 1)).reshape(1, kh, kw, -1)
         out = 0
         for i in range(kh):
-            rows = slice(i * dil_h, i * dil_h + (out_hw[0] - 1) * stride_h + 1, stride_h)
+            rows = tap_slice(i, dil_h, stride_h, out_hw[0])
             for j in range(kw):
                 if folded:
                     tap = xp[:, rows, j * dil_w * channels:(j * dil_w + out_hw[1]) * channels]
                 else:
-                    cols = slice(j * dil_w, j * dil_w + (out_hw[1] - 1) * stride_w + 1,
-                                 stride_w)
-                    tap = xp[:, rows, cols, :]
+                    tap = xp[:, rows, tap_slice(j, dil_w, stride_w, out_hw[1]), :]
                 out = out + tap * w[0, i, j]
         out = out.reshape(n, *out_hw, channels)
         return out if b is None else out + b

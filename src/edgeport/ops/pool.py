@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv import conv_geometry, pad_nhwc, strides_of
+from .conv import conv_geometry, pad_nhwc, strides_of, tap_slice
 from .options import Activation, Int, Options, Padding
 from .quantized import activation_range
 from .registry import OpDef, register_op
@@ -55,8 +55,7 @@ class Pool2D(OpDef):
             return result, pads
         for axis in (2, 1):
             size, stride, n_out = kernel[axis - 1], strides_of(attrs)[axis - 1], out_hw[axis - 1]
-            taps = [result[(slice(None),) * axis + (slice(i, i + (n_out - 1) * stride + 1,
-                                                          stride),)]
+            taps = [result[(slice(None),) * axis + (tap_slice(i, 1, stride, n_out),)]
                     for i in range(size)]
             result = taps[0].copy()
             for tap in taps[1:]:

@@ -151,10 +151,11 @@ class Conv2D(OpDef):
         out_hw, pads = conv_geometry(attrs, x.shape[1:3], (kh, kw), _dilations(attrs))
         cols = windows(pad_nhwc(x, pads), out_hw, (kh, kw), strides_of(attrs), _dilations(attrs))
         rows = x.shape[0] * out_hw[0] * out_hw[1]
-        if groups == 1 and kh * kw > 1 and n_out <= 2 * n_in:
+        if groups == 1 and kh * kw > 1 and n_out <= 2 * n_in and rows >= 128:
             # Few output channels: im2col would copy KH*KW times the input to feed a thin
             # matmul; one small matmul per tap, accumulated, moves far less memory (4x faster
-            # on mediapipe's 3x3, 8 -> 1 channel heads).
+            # on mediapipe's 3x3, 8 -> 1 channel heads). Below 128 output pixels the copy is
+            # cheaper than the KH*KW matmul calls (3x at 4x4 pixels).
             out = np.zeros((*cols.shape[:3], n_out), np.result_type(x, w))
             for i in range(kh):
                 for j in range(kw):

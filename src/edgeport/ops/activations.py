@@ -11,8 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from .common import fold_channels
 from .activations_int8 import hard_swish_kernel, leaky_relu_kernel, prelu_kernel, relu_kernel
+from .common import fold_channels
 from .options import Bool, Float, Options
 from .quantized import float_lookup_kernel
 from .registry import OpDef, register_op

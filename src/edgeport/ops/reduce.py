@@ -6,6 +6,8 @@ reduced axes as size 1. Results keep the input dtype (float32 stays float32, int
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
@@ -29,11 +31,10 @@ def reduce_axes(ufunc: np.ufunc, x: np.ndarray, axes, **options) -> np.ndarray:
     if not axes:
         return ufunc.reduce(x, axis=(), **options)  # a copy (with ``initial`` applied)
     reduced = sorted(axes)
-    kept = [x.shape[a] for a in range(x.ndim) if a not in reduced]
-    chains = np.ascontiguousarray(x.transpose(*reduced, *(a for a in range(x.ndim)
-                                                           if a not in reduced)))
-    count = int(np.prod([x.shape[a] for a in reduced], dtype=np.int64))
-    return ufunc.reduce(chains.reshape(count, *kept), axis=0, **options)
+    kept = [a for a in range(x.ndim) if a not in reduced]
+    chains = np.ascontiguousarray(x.transpose(*reduced, *kept))
+    count = math.prod(x.shape[a] for a in reduced)
+    return ufunc.reduce(chains.reshape(count, *(x.shape[a] for a in kept)), axis=0, **options)
 
 
 class _Reducer(OpDef):

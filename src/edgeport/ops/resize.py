@@ -67,8 +67,8 @@ class ResizeBilinear(Resize):
         # TFLite's float expression, term by term and in the same order, so float32 rounding
         # agrees: v00*(1-dy)*(1-dx) + v10*dy*(1-dx) + v01*(1-dy)*dx + v11*dy*dx. The row
         # weights are applied before the columns are gathered (the same products, at input
-        # width); the rest runs in place, a block of output rows at a time so that the seven
-        # passes over each block stay in cache. take's mode="clip" (the indices are in range)
+        # width); the rest runs in place, a block of output rows at a time so that the eleven
+        # passes over each block (4 gathers, 4 products, 3 sums) stay in cache. take's mode="clip" (the indices are in range)
         # lets it write to ``out=`` unbuffered, 3x faster.
         top, bottom = (rows.reshape(-1, *rows.shape[2:])  # [N*OH, W, C]
                        for rows in (x[:, y0] * (1 - dy), x[:, y1] * dy))
@@ -79,7 +79,8 @@ class ResizeBilinear(Resize):
         scratch = np.empty_like(out[:block])
         for start in range(0, out.shape[0], block):
             rows = slice(start, start + block)
-            done, term = out[rows], scratch[:len(out[rows])]
+            done = out[rows]
+            term = scratch[:len(done)]
             np.take(top[rows], x0, axis=1, out=done, mode="clip")
             done *= left
             for source, columns, weight in ((bottom, x0, left), (top, x1, right),

@@ -68,8 +68,9 @@ class ResizeBilinear(Resize):
         # agrees: v00*(1-dy)*(1-dx) + v10*dy*(1-dx) + v01*(1-dy)*dx + v11*dy*dx. The row
         # weights are applied before the columns are gathered (the same products, at input
         # width); the rest runs in place, a block of output rows at a time so that the eleven
-        # passes over each block (4 gathers, 4 products, 3 sums) stay in cache. take's mode="clip" (the indices are in range)
-        # lets it write to ``out=`` unbuffered, 3x faster.
+        # passes over each block (4 gathers, 4 products, 3 sums) stay in cache. take's
+        # mode="clip" (the indices are in range) lets it write to ``out=`` unbuffered, 3x
+        # faster.
         top, bottom = (rows.reshape(-1, *rows.shape[2:])  # [N*OH, W, C]
                        for rows in (x[:, y0] * (1 - dy), x[:, y1] * dy))
         out = np.empty((top.shape[0], dx.shape[1], x.shape[3]), top.dtype)

@@ -73,7 +73,8 @@ def test_conv2d_agrees_with_xnnpack():
 @pytest.mark.parametrize("multiplier", [1, 2])
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("channels", [4, 40])  # column strides: every column, or strided
-def test_depthwise_conv2d_matches_litert(padding, stride, dilation, multiplier, batch, channels):
+def test_depthwise_conv2d_matches_litert(padding, stride, dilation, multiplier, batch, channels,
+                                         kernel_form):
     graph = op_graph("DEPTHWISE_CONV_2D",
                      [Input((batch, 10, 9, channels)), weights((1, 3, 3, channels * multiplier)),
                       weights(channels * multiplier, 2)],
@@ -81,21 +82,21 @@ def test_depthwise_conv2d_matches_litert(padding, stride, dilation, multiplier, 
     assert_matches_litert(graph, **TOL)
 
 
-def test_depthwise_conv2d_with_no_output_columns():
+def test_depthwise_conv2d_with_no_output_columns(kernel_form):
     attrs = conv_attrs("VALID", (2, 2), depth_multiplier=1)
     x, w = np.ones((1, 5, 2, 4), np.float32), np.ones((1, 3, 3, 4), np.float32)
     assert get_op("DEPTHWISE_CONV_2D").run_float(attrs, x, w).shape == (1, 2, 0, 4)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_depthwise_conv2d_fused_activation_no_bias(activation):
+def test_depthwise_conv2d_fused_activation_no_bias(activation, kernel_form):
     # Without a bias the op has two inputs (LiteRT rejects an absent third one).
     graph = op_graph("DEPTHWISE_CONV_2D", [Input((1, 7, 7, 3)), weights((1, 5, 5, 3))],
                      conv_attrs("SAME", (2, 2), activation=activation, depth_multiplier=1))
     assert_matches_litert(graph, **TOL)
 
 
-def test_depthwise_conv2d_agrees_with_xnnpack():
+def test_depthwise_conv2d_agrees_with_xnnpack(kernel_form):
     graph = op_graph("DEPTHWISE_CONV_2D", [Input((2, 14, 14, 16)), weights((1, 3, 3, 16)),
                                            weights(16, 2)],
                      conv_attrs("SAME", (1, 1), activation="RELU6", depth_multiplier=1))

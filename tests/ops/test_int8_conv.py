@@ -80,7 +80,7 @@ DW_ATTRS = dict(CONV_ATTRS, depth_multiplier=1)
 @pytest.mark.parametrize("strides", [(1, 1), (2, 2)])
 @pytest.mark.parametrize("multiplier", [1, 3])
 @pytest.mark.parametrize("activation", ["NONE", "RELU6"])
-def test_depthwise_int8(padding, strides, multiplier, activation):
+def test_depthwise_int8(padding, strides, multiplier, activation, kernel_form):
     attrs = dict(DW_ATTRS, padding=padding, stride_h=strides[0], stride_w=strides[1],
                  depth_multiplier=multiplier, fused_activation_function=activation)
     graph = conv_case("DEPTHWISE_CONV_2D", multiplier * 10 + strides[0], (2, 9, 7, 4),
@@ -90,7 +90,7 @@ def test_depthwise_int8(padding, strides, multiplier, activation):
 
 @pytest.mark.parametrize("case", [dict(dilation=2), dict(per_channel=False),
                                   dict(spread=0.01), dict(in_zero=-128)])
-def test_depthwise_int8_cases(case):
+def test_depthwise_int8_cases(case, kernel_form):
     attrs = dict(DW_ATTRS, dilation_h_factor=case.get("dilation", 1),
                  dilation_w_factor=case.get("dilation", 1))
     graph = conv_case("DEPTHWISE_CONV_2D", 5, (1, 11, 10, 8), (1, 3, 3, 8), attrs,

@@ -28,7 +28,7 @@ def resize_graph(op_type, shape, size, align, half_pixel, dtype=np.float32):
 
 @pytest.mark.parametrize("align,half_pixel", BILINEAR_MODES)
 @pytest.mark.parametrize("shape,size", CASES)
-def test_resize_bilinear_matches_litert(shape, size, align, half_pixel):
+def test_resize_bilinear_matches_litert(shape, size, align, half_pixel, kernel_form):
     graph = resize_graph("RESIZE_BILINEAR", shape, size, align, half_pixel)
     # Bit-exact: the kernel repeats TFLite's float32 coordinate and weight arithmetic.
     assert_matches_litert(graph, rtol=0, atol=0)
@@ -53,11 +53,12 @@ def test_resize_bilinear_in_several_cache_blocks_is_bit_exact(align, half_pixel,
 
     # Blocks of 3 output rows (of 11 per image): the last block of the batch is partial.
     monkeypatch.setattr(resize, "CACHE_BLOCK_BYTES", 3 * 9 * 4 * 4)
+    monkeypatch.setenv("EDGEPORT_NUMBA", "0")  # the blocks are NumPy's form
     graph = resize_graph("RESIZE_BILINEAR", (2, 5, 4, 4), (11, 9), align, half_pixel)
     assert_matches_litert(graph, rtol=0, atol=0)
 
 
-def test_resize_bilinear_half_pixel_edges_keep_border_pixels():
+def test_resize_bilinear_half_pixel_edges_keep_border_pixels(kernel_form):
     # Near the border the half-pixel source coordinate is negative (or past the last pixel):
     # only the neighbours are clamped and the weights cancel back to the border value.
     x = np.arange(4, dtype=np.float32).reshape(1, 1, 4, 1) * 10
@@ -74,7 +75,7 @@ def test_resize_nearest_align_corners_rounds_half_away_from_zero():
     np.testing.assert_array_equal(out.reshape(-1), [0, 1, 1, 2, 2])
 
 
-def test_resize_with_runtime_size_matches_litert():
+def test_resize_with_runtime_size_matches_litert(kernel_form):
     graph = op_graph("RESIZE_BILINEAR", [Input((2, 4, 6, 3)), Input((2,), np.int32)],
                      {"align_corners": True})
     x = np.random.default_rng(1).uniform(-3, 3, (2, 4, 6, 3)).astype(np.float32)

@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import GraphError
+from . import compiled
 from .options import Bool, Options
 from ..fixedpoint import round_half_away
 from .quantized_kernels import resize_bilinear_kernel
@@ -65,12 +66,16 @@ class ResizeBilinear(Resize):
     def run_float(self, attrs, x, size):
         y0, y1, x0, x1, dy, dx = bilinear_taps(attrs, x.shape, size)
         # TFLite's float expression, term by term and in the same order, so float32 rounding
-        # agrees: v00*(1-dy)*(1-dx) + v10*dy*(1-dx) + v01*(1-dy)*dx + v11*dy*dx. The row
+        # agrees: v00*(1-dy)*(1-dx) + v10*dy*(1-dx) + v01*(1-dy)*dx + v11*dy*dx. With numba,
+        # one compiled loop computes it (5x faster: ops/compiled.py). In NumPy, the row
         # weights are applied before the columns are gathered (the same products, at input
         # width); the rest runs in place, a block of output rows at a time so that the eleven
         # passes over each block (4 gathers, 4 products, 3 sums) stay in cache. take's
         # mode="clip" (the indices are in range) lets it write to ``out=`` unbuffered, 3x
         # faster.
+        out = compiled.resize_bilinear(x, (y0, y1, dy.reshape(-1)), (x0, x1, dx.reshape(-1)))
+        if out is not None:
+            return out
         top, bottom = (rows.reshape(-1, *rows.shape[2:])  # [N*OH, W, C]
                        for rows in (x[:, y0] * (1 - dy), x[:, y1] * dy))
         out = np.empty((top.shape[0], dx.shape[1], x.shape[3]), top.dtype)

@@ -1,0 +1,151 @@
+"""Loops compiled to machine code by numba, for the kernels that NumPy's primitives make slow.
+
+A depthwise convolution is a sum of KH*KW products per output. NumPy has no fused
+multiply-accumulate over shifted views: its einsum runs at about one multiply-add per cycle, and
+a loop of in-place multiplies and adds passes over memory twice per tap. numba compiles the
+plain loop, with the taps unrolled and the output row vectorized, 3x faster.
+
+numba is optional (``pip install edgeport[fast]``). Without it, or with the environment
+variable ``EDGEPORT_NUMBA=0``, every op runs its NumPy form. The compiled loops add the products
+in TFLite's reference order (tap by tap, then the bias), so results agree with the NumPy form
+to float rounding. Compiled code is cached on disk by numba; the first call of a kernel shape in
+a fresh environment compiles it, in about a second.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+import numpy as np
+
+# The dtypes the compiled loops take: float32 models, and the exact float64 sums of the
+# integer kernels.
+COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def compiled_kernels_enabled() -> bool:
+    """True when numba can be imported and ``EDGEPORT_NUMBA`` is not 0 (read at each call, so
+    that the switch works at any time)."""
+    return os.environ.get("EDGEPORT_NUMBA", "1") != "0" and _numba() is not None
+
+
+@cache
+def _numba():
+    """The numba module, or None when it is not installed (or cannot load with this NumPy)."""
+    try:
+        import numba
+    except ImportError:
+        return None
+    return numba
+
+
+def _jit(function):
+    """``function`` compiled in nopython mode, cached on disk, releasing the GIL."""
+    return _numba().njit(cache=True, boundscheck=False, nogil=True)(function)
+
+
+def depthwise_conv(xp: np.ndarray, w: np.ndarray, bias: np.ndarray | None, out_hw,
+                   strides, dilations) -> np.ndarray | None:
+    """DEPTHWISE_CONV_2D (multiplier 1) of the padded input ``xp`` [N, HP, WP, C] with the
+    filter ``w`` [1, KH, KW, C], plus ``bias``: [N, OH, OW, C], or None where the compiled
+    loop does not apply (numba off, other dtypes, an empty output)."""
+    n, _, _, channels = xp.shape
+    if not compiled_kernels_enabled() or xp.dtype != w.dtype or xp.dtype not in COMPILED_DTYPES \
+            or n * out_hw[0] * out_hw[1] * channels == 0:
+        return None
+    bias = np.zeros(channels, xp.dtype) if bias is None else bias.astype(xp.dtype, copy=False)
+    out = np.empty((n, *out_hw, channels), xp.dtype)
+    kernel = depthwise_kernel(w.shape[1], w.shape[2])
+    kernel(np.ascontiguousarray(xp).reshape(n, xp.shape[1], -1),
+           np.ascontiguousarray(w[0]), np.ascontiguousarray(bias), out.reshape(n, out_hw[0], -1),
+           strides[0], dilations[0], strides[1] * channels, dilations[1] * channels)
+    return out
+
+
+@cache
+def depthwise_kernel(kernel_h: int, kernel_w: int):
+    """The compiled depthwise loop for a KH x KW filter (its tap loops are unrolled, so each
+    filter size is a kernel of its own). Over the padded input with W and C folded into one
+    axis, x [N, HP, WP*C], it computes
+
+        out[b, y, ox*C + c] = sum over taps (i, j) of
+                              x[b, y*stride_h + i*dilation_h, ox*col_step + j*tap_step + c]
+                              * w[i, j, c]
+                              + bias[c]
+
+    with col_step = stride_w*C and tap_step = dilation_w*C, in TFLite's order: tap by tap, row
+    by row, then the bias. The innermost loop runs over the C channels of one output pixel.
+    """
+    def kernel(x, w, bias, out, stride_h, dilation_h, col_step, tap_step):
+        row_size, image_size = np.uint64(x.shape[2]), np.uint64(x.shape[1] * x.shape[2])
+        channels = w.shape[2]
+        x_flat, w_flat, out_flat = x.reshape(-1), w.reshape(-1), out.reshape(-1)
+        tap_size = np.uint64(channels)
+        for b in range(out.shape[0]):
+            for y in range(out.shape[1]):
+                top = np.uint64(b) * image_size + np.uint64(y * stride_h) * row_size
+                out_row = np.uint64((b * out.shape[1] + y) * out.shape[2])
+                for column in range(out.shape[2] // channels):
+                    start = top + np.uint64(column * col_step)
+                    first = out_row + np.uint64(column) * tap_size
+                    for c in range(channels):
+                        # Unsigned offsets: numba then skips its negative-index check, which
+                        # would keep LLVM from vectorizing the channel loop.
+                        channel = np.uint64(c)
+                        total = x_flat[start + channel] * w_flat[channel]
+                        for i in range(kernel_h):
+                            for j in range(kernel_w):
+                                if i or j:
+                                    tap = np.uint64(i * kernel_w + j)
+                                    offset = (np.uint64(i * dilation_h) * row_size
+                                              + np.uint64(j * tap_step))
+                                    total += (x_flat[start + offset + channel]
+                                              * w_flat[tap * tap_size + channel])
+                        out_flat[first + channel] = total + bias[c]
+    return _jit(kernel)
+
+
+def resize_bilinear(x: np.ndarray, rows, columns) -> np.ndarray | None:
+    """RESIZE_BILINEAR of ``x`` [N, H, W, C] to the source ``rows`` (y0, y1, weight of y1) and
+    ``columns`` (x0, x1, weight of x1) of each output pixel (resize.bilinear_taps), or None
+    where the compiled loop does not apply (it takes float32, the dtype of TFLite's float
+    kernel)."""
+    if not compiled_kernels_enabled() or x.dtype != np.float32 or x.size == 0:
+        return None
+    (y0, y1, dy), (x0, x1, dx) = rows, columns
+    out = np.empty((x.shape[0], len(y0), len(x0), x.shape[3]), x.dtype)
+    _resize_bilinear_kernel()(np.ascontiguousarray(x), y0, y1, 1 - dy, dy, x0, x1, 1 - dx, dx,
+                              out)
+    return out
+
+
+@cache
+def _resize_bilinear_kernel():
+    """The compiled bilinear loop: TFLite's float expression (reference ResizeBilinear), term by
+    term and in the same order, with the weights precomputed in float32 as TFLite computes them:
+
+        out[b, y, x, c] = in[b, y0, x0, c] * (1 - dy) * (1 - dx) + in[b, y1, x0, c] * dy * (1 - dx)
+                        + in[b, y0, x1, c] * (1 - dy) * dx + in[b, y1, x1, c] * dy * dx
+    """
+    def kernel(x, y0, y1, top_weight, bottom_weight, x0, x1, left_weight, right_weight, out):
+        _, height, width, channels = x.shape
+        size = np.uint64(channels)
+        x_flat, out_flat = x.reshape(-1), out.reshape(-1)
+        for b in range(out.shape[0]):
+            for y in range(out.shape[1]):
+                top = np.uint64((b * height + y0[y]) * width) * size
+                bottom = np.uint64((b * height + y1[y]) * width) * size
+                wy0, wy1 = top_weight[y], bottom_weight[y]
+                for column in range(out.shape[2]):
+                    left, right = np.uint64(x0[column]) * size, np.uint64(x1[column]) * size
+                    wx0, wx1 = left_weight[column], right_weight[column]
+                    first = np.uint64(((b * out.shape[1] + y) * out.shape[2] + column)) * size
+                    for c in range(channels):
+                        channel = np.uint64(c)
+                        out_flat[first + channel] = (
+                            x_flat[top + left + channel] * wy0 * wx0
+                            + x_flat[bottom + left + channel] * wy1 * wx0
+                            + x_flat[top + right + channel] * wy0 * wx1
+                            + x_flat[bottom + right + channel] * wy1 * wx1)
+    return _jit(kernel)

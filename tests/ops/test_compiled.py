@@ -1,0 +1,90 @@
+"""numba's depthwise loop (edgeport.ops.compiled) against the NumPy form of the same op, and the
+switches that choose between them. Both forms are also checked against LiteRT
+(tests/ops/test_conv.py, test_int8_conv.py: the ``kernel_form`` fixture)."""
+
+import numpy as np
+import pytest
+
+from edgeport.ops import compiled, get_op
+from tests.ops.test_conv import conv_attrs
+
+DEPTHWISE = get_op("DEPTHWISE_CONV_2D")
+
+
+def depthwise(monkeypatch, form, attrs, x, w, b):
+    monkeypatch.setenv("EDGEPORT_NUMBA", "1" if form == "compiled" else "0")
+    return DEPTHWISE.run_float(attrs, x, w, b)
+
+
+@pytest.mark.parametrize("kernel", [(1, 1), (3, 3), (5, 5), (2, 3)])
+@pytest.mark.parametrize("stride,dilation", [((1, 1), (1, 1)), ((2, 2), (1, 1)),
+                                             ((1, 3), (2, 1)), ((2, 1), (1, 2))])
+@pytest.mark.parametrize("channels", [1, 16, 17])
+def test_compiled_depthwise_equals_numpy(monkeypatch, kernel, stride, dilation, channels):
+    rng = np.random.default_rng(channels)
+    attrs = conv_attrs("SAME", stride, dilation, depth_multiplier=1)
+    x = rng.standard_normal((2, 11, 13, channels)).astype(np.float32)
+    w = rng.standard_normal((1, *kernel, channels)).astype(np.float32)
+    b = rng.standard_normal(channels).astype(np.float32)
+    got, want = (depthwise(monkeypatch, form, attrs, x, w, b) for form in ("compiled", "numpy"))
+    assert got.dtype == want.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_compiled_depthwise_integer_sums_are_exact(monkeypatch):
+    # The integer kernels run the float kernel on centered int8 values in float64.
+    rng = np.random.default_rng(0)
+    x = rng.integers(-255, 256, (3, 9, 8, 24)).astype(np.float64)
+    w = rng.integers(-255, 256, (1, 3, 3, 24)).astype(np.float64)
+    attrs = conv_attrs("VALID", (2, 1), depth_multiplier=1)
+    got, want = (depthwise(monkeypatch, form, attrs, x, w, None) for form in ("compiled", "numpy"))
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, want)
+
+
+def test_compiled_kernel_is_used_only_where_it_applies(monkeypatch):
+    x32, w32 = np.ones((1, 4, 4, 2), np.float32), np.ones((1, 3, 3, 2), np.float32)
+    run = dict(bias=None, out_hw=(2, 2), strides=(1, 1), dilations=(1, 1))
+    monkeypatch.delenv("EDGEPORT_NUMBA", raising=False)
+    np.testing.assert_array_equal(compiled.depthwise_conv(x32, w32, **run), np.full((1, 2, 2, 2), 9))
+    for x, w in ((x32.astype(np.float16), w32.astype(np.float16)), (x32, w32.astype(np.float64))):
+        assert compiled.depthwise_conv(x, w, **run) is None  # NumPy's form takes these
+    assert compiled.depthwise_conv(x32, w32, **{**run, "out_hw": (0, 2)}) is None
+    monkeypatch.setenv("EDGEPORT_NUMBA", "0")
+    assert not compiled.compiled_kernels_enabled()
+    assert compiled.depthwise_conv(x32, w32, **run) is None
+
+
+def test_without_numba_every_op_runs_numpy(monkeypatch):
+    monkeypatch.delenv("EDGEPORT_NUMBA", raising=False)
+    monkeypatch.setattr(compiled, "_numba", lambda: None)
+    assert not compiled.compiled_kernels_enabled()
+    attrs = conv_attrs("SAME", depth_multiplier=1)
+    x, w = np.ones((1, 3, 3, 1), np.float32), np.ones((1, 3, 3, 1), np.float32)
+    np.testing.assert_array_equal(DEPTHWISE.run_float(attrs, x, w)[0, :, :, 0],
+                                  [[4, 6, 4], [6, 9, 6], [4, 6, 4]])
+
+
+@pytest.mark.parametrize("align,half_pixel", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize("shape,size", [((2, 5, 4, 16), (11, 9)), ((1, 9, 16, 3), (18, 32)),
+                                        ((3, 6, 6, 1), (2, 3))])
+def test_compiled_resize_bilinear_is_bit_identical(monkeypatch, align, half_pixel, shape, size):
+    resize = get_op("RESIZE_BILINEAR")
+    attrs = {"align_corners": align, "half_pixel_centers": half_pixel}
+    x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    results = []
+    for form in ("1", "0"):
+        monkeypatch.setenv("EDGEPORT_NUMBA", form)
+        results.append(resize.run_float(attrs, x, np.array(size, np.int32)))
+    assert results[0].dtype == np.float32 and results[0].shape == (shape[0], *size, shape[3])
+    np.testing.assert_array_equal(*results)
+
+
+def test_compiled_resize_leaves_other_dtypes_to_numpy(monkeypatch):
+    monkeypatch.delenv("EDGEPORT_NUMBA", raising=False)
+    rows = columns = (np.zeros(2, np.int32), np.ones(2, np.int32), np.full(2, 0.5, np.float32))
+    x = np.ones((1, 2, 2, 1), np.float32)
+    np.testing.assert_array_equal(compiled.resize_bilinear(x, rows, columns), np.ones((1, 2, 2, 1)))
+    for dtype in (np.float16, np.float64):
+        assert compiled.resize_bilinear(x.astype(dtype), rows, columns) is None
+    assert compiled.resize_bilinear(x[:0], rows, columns) is None

@@ -4,7 +4,8 @@
 
 In one run, for every mediapipe model LiteRT can run: LiteRT's default resolver (XNNPACK) on 1
 thread, LiteRT BUILTIN_REF on 1 thread, and edgeport, each at batch 1 and batch 16 (per-image
-time = batch time / 16), the median of N invokes after warmup. The selfie segmentation models
+time = batch time / 16), the median of N invokes after warmup; edgeport with its compiled loops
+when numba is installed (edgeport[fast]), and again with NumPy alone. The selfie segmentation models
 run too (XNNPACK implements their custom op; BUILTIN_REF cannot run them; edgeport uses the NumPy
 op of tests/custom_ops.py). Then a per-op breakdown of edgeport from profiled invokes, and an
 estimate of its Python overhead: the executor's dispatch loop timed with no-op kernels, and each
@@ -23,6 +24,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from ai_edge_litert.interpreter import Interpreter as LiteRT, OpResolverType  # 
 import edgeport  # noqa: E402
 from edgeport.lite import Interpreter, register_custom_op  # noqa: E402
 from edgeport.lite.interpreter import feed_inputs  # noqa: E402
+from edgeport.ops.compiled import compiled_kernels_enabled  # noqa: E402
 from edgeport.runtime.threads import blas_threads  # noqa: E402
 from report import update_section  # noqa: E402  (bench/report.py)
 from tests.corpus import CUSTOM_OP_MODELS, mediapipe_models  # noqa: E402
@@ -71,6 +74,7 @@ class ModelResult:
     steps: list[tuple[str, float, float, float]] = field(default_factory=list)
     dispatch: float | None = None  # seconds per invoke of the executor loop with no-op kernels
     ours_all_threads: Timing | None = None  # edgeport with BLAS on every core
+    ours_numpy_only: Timing | None = None  # edgeport with EDGEPORT_NUMBA=0 (numba installed)
 
 
 # -- timing -------------------------------------------------------------------------------------
@@ -229,6 +233,10 @@ def bench_model(name: str, path: Path, runs: int, warmup: int) -> ModelResult:
     ours, invokers = time_runtime(lambda: Interpreter(model_path=str(path), num_threads=1),
                                   name, path, runs, warmup, ProfiledInvoke)
     result = ModelResult(name, xnnpack, ref, ours)
+    if compiled_kernels_enabled():
+        with numba_off():
+            result.ours_numpy_only, _ = time_runtime(
+                lambda: Interpreter(model_path=str(path), num_threads=1), name, path, runs, warmup)
     if (os.cpu_count() or 1) > 1:  # num_threads=-1: BLAS keeps its own default, every core
         result.ours_all_threads, _ = time_runtime(
             lambda: Interpreter(model_path=str(path), num_threads=-1), name, path, runs, warmup)
@@ -240,6 +248,20 @@ def bench_model(name: str, path: Path, runs: int, warmup: int) -> ModelResult:
             tiny = per_call_seconds(executor, inputs, outputs)
         result.steps = [(*step, t) for step, t in zip(profile_steps(invokers, warmup), tiny)]
     return result
+
+
+@contextmanager
+def numba_off():
+    """edgeport without its compiled loops (edgeport.ops.compiled), NumPy alone, inside."""
+    before = os.environ.get("EDGEPORT_NUMBA")
+    os.environ["EDGEPORT_NUMBA"] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["EDGEPORT_NUMBA"]
+        else:
+            os.environ["EDGEPORT_NUMBA"] = before
 
 
 # -- the report -----------------------------------------------------------------------------------
@@ -264,7 +286,10 @@ def machine_info() -> list[str]:
              f"- NumPy {np.__version__}; BLAS: {_blas()}",
              f"- edgeport {getattr(edgeport, '__version__', '?')}; "
              f"ai-edge-litert {_version('ai-edge-litert')}. LiteRT runs on 1 thread and so does "
-             "edgeport (num_threads=1, its default) in the main table."]
+             "edgeport (num_threads=1, its default) in the main table.",
+             "- edgeport's compiled loops (DEPTHWISE_CONV_2D, RESIZE_BILINEAR): "
+             + (f"numba {_version('numba')} (`pip install edgeport[fast]`)"
+                if compiled_kernels_enabled() else "off (numba not installed): NumPy alone")]
     env = {k: v for k, v in os.environ.items()
            if k.startswith(("OPENBLAS", "OMP_", "MKL_", "NVPL_")) or k.endswith("_NUM_THREADS")}
     if env:
@@ -335,6 +360,21 @@ def latency_table(results: list[ModelResult]) -> list[str]:
              for which, t in (("XNNPACK", r.xnnpack), ("BUILTIN_REF", r.ref), ("edgeport", r.ours))
              if t.error]
     return lines + ([""] + ["Not measured:"] + notes if notes else [])
+
+
+def numpy_only_table(results: list[ModelResult]) -> list[str]:
+    rows = [r for r in results if r.ours_numpy_only is not None]
+    if not rows:
+        return ["(not measured: numba is not installed, so the main table is NumPy alone)"]
+    lines = [f"| model | b1, NumPy alone | b1, compiled | b{BIG_BATCH}/img, NumPy alone "
+             f"| b{BIG_BATCH}/img, compiled | compiled vs NumPy alone, b{BIG_BATCH} "
+             f"| NumPy alone/XNNPACK b{BIG_BATCH}/img |", "|---|" + "---:|" * 6]
+    for r in rows:
+        alone = r.ours_numpy_only
+        lines.append(f"| {r.name} | {ms(alone.b1)} | {ms(r.ours.b1)} | {ms(alone.per_image)} "
+                     f"| {ms(r.ours.per_image)} | {ratio_text(ratio(r.ours.big, alone.big))} "
+                     f"| {ratio_text(ratio(alone.per_image, r.xnnpack.per_image), TARGET_VS_XNNPACK)} |")
+    return lines
 
 
 def threads_table(results: list[ModelResult]) -> list[str]:
@@ -433,6 +473,15 @@ def findings(results: list[ModelResult], stats: dict[str, OpStats]) -> list[str]
                      f"{max(measured):.1f}× XNNPACK's time (median "
                      f"{statistics.median(measured):.1f}×); beyond the {TARGET_VS_XNNPACK:.0f}× "
                      f"target: {', '.join(far) if far else 'none'}.")
+    alone = [(r.name, ratio(r.ours_numpy_only.per_image, r.xnnpack.per_image))
+             for r in results if r.ours_numpy_only is not None]
+    alone_measured = [v for _, v in alone if v is not None]
+    if alone_measured:
+        far = [f"{n} ({v:.1f}×)" for n, v in alone if v is not None and v > TARGET_VS_XNNPACK]
+        lines.append(f"- With NumPy alone (no numba) it is {min(alone_measured):.1f}× to "
+                     f"{max(alone_measured):.1f}× (median "
+                     f"{statistics.median(alone_measured):.1f}×); beyond the target: "
+                     f"{', '.join(far) if far else 'none'}.")
     threaded = [ratio(r.ours_all_threads.b1, r.ours.b1) for r in results
                 if r.ours_all_threads is not None and ratio(r.ours_all_threads.b1, r.ours.b1)]
     if threaded:
@@ -488,6 +537,10 @@ def report(results: list[ModelResult], runs: int, warmup: int, seconds: float) -
              "thread. Targets: edgeport faster than REF (ratio < 1 ✓), and within "
              f"{TARGET_VS_XNNPACK:.0f}× of XNNPACK per image at batch {BIG_BATCH}.", "",
              *latency_table(results), "",
+             "### edgeport without numba", "",
+             "The same edgeport with `EDGEPORT_NUMBA=0`: every op in NumPy, as after a plain "
+             "`pip install edgeport` (ratio < 1: the compiled loops help).", "",
+             *numpy_only_table(results), "",
              "### edgeport with BLAS on every core", "",
              "The same edgeport runs with NumPy's OpenBLAS on all cores instead of one "
              "(ratio < 1: threads help). On a busy machine threads that spin-wait hurt.", "",

@@ -2,6 +2,8 @@
 switches that choose between them. Both forms are also checked against LiteRT
 (tests/ops/test_conv.py, test_int8_conv.py: the ``kernel_form`` fixture)."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -88,3 +90,17 @@ def test_compiled_resize_leaves_other_dtypes_to_numpy(monkeypatch):
     for dtype in (np.float16, np.float64):
         assert compiled.resize_bilinear(x.astype(dtype), rows, columns) is None
     assert compiled.resize_bilinear(x[:0], rows, columns) is None
+
+
+def test_without_a_cache_directory_kernels_compile_in_each_process(monkeypatch):
+    numba, tries = compiled._numba(), []
+
+    def njit(**options):
+        tries.append(options["cache"])
+        if options["cache"]:  # what numba raises where it finds no writable cache directory
+            raise RuntimeError("cannot cache function 'kernel': no locator available")
+        return numba.njit(**options)
+
+    monkeypatch.setattr(compiled, "_numba", lambda: SimpleNamespace(njit=njit))
+    assert compiled._jit(lambda a: a + 1)(1) == 2
+    assert tries == [True, False]

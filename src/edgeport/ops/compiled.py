@@ -3,13 +3,14 @@
 A depthwise convolution is a sum of KH*KW products per output. NumPy has no fused
 multiply-accumulate over shifted views: its einsum runs at about one multiply-add per cycle, and
 a loop of in-place multiplies and adds passes over memory twice per tap. numba compiles the
-plain loop, with the taps unrolled and the output row vectorized, 3x faster.
+plain loop, with the taps unrolled and the channels vectorized, 2-4x faster. Bilinear resizing,
+four gathers and seven products and sums per output in NumPy, is 7x faster as one loop.
 
 numba is optional (``pip install edgeport[fast]``). Without it, or with the environment
-variable ``EDGEPORT_NUMBA=0``, every op runs its NumPy form. The compiled loops add the products
-in TFLite's reference order (tap by tap, then the bias), so results agree with the NumPy form
-to float rounding. Compiled code is cached on disk by numba; the first call of a kernel shape in
-a fresh environment compiles it, in about a second.
+variable ``EDGEPORT_NUMBA=0``, every op runs its NumPy form. The compiled loops compute TFLite's
+reference expressions in TFLite's order (tap by tap, then the bias), as the NumPy forms do, so
+results agree with them to float rounding. numba caches the machine code on disk; the first call
+of a filter size in a fresh environment compiles it, in about a second.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from functools import cache
 
 import numpy as np
 
-# The dtypes the compiled loops take: float32 models, and the exact float64 sums of the
+# The dtypes the depthwise loop takes: float32 models, and the exact float64 sums of the
 # integer kernels.
 COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -41,8 +42,14 @@ def _numba():
 
 
 def _jit(function):
-    """``function`` compiled in nopython mode, cached on disk, releasing the GIL."""
-    return _numba().njit(cache=True, boundscheck=False, nogil=True)(function)
+    """``function`` compiled in nopython mode, releasing the GIL, and cached on disk where
+    numba finds a writable place (beside this file, or in ~/.cache); where it finds none, the
+    process compiles it again."""
+    njit = _numba().njit
+    try:
+        return njit(cache=True, boundscheck=False, nogil=True)(function)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return njit(cache=False, boundscheck=False, nogil=True)(function)
 
 
 def depthwise_conv(xp: np.ndarray, w: np.ndarray, bias: np.ndarray | None, out_hw,

@@ -181,7 +181,7 @@ def latency_row(out: str) -> list[float]:
 def test_bench_prints_latency_percentiles(model, capsys):
     code, out, err = cli(capsys, "bench", model, "--runs", 7, "--warmup", 2, "--batch", 4)
     assert code == 0
-    assert "7 runs after 2 warmup" in out
+    assert "7 runs after 2 warmup; NumPy kernels with numba's compiled loops" in out
     assert "two_adds.tflite: 2 ops per run; inputs x [4, 3, 4] float32, y [4, 3, 4] float32" in out
     header = next(line for line in out.splitlines() if "p50" in line)
     for column in ("p50", "p90", "p99", "mean", "min", "max", "per image (batch 4)"):
@@ -208,6 +208,13 @@ def test_bench_profile_tables(model, capsys):
     by_type = [row for row in rows if len(row) == 5]
     assert by_type[0][:2] == ["ADD", "2"] and by_type[0][4] == "100.0"
     assert "time per op type" in out
+
+
+def test_bench_says_when_numba_is_off(model, capsys, monkeypatch):
+    monkeypatch.setenv("EDGEPORT_NUMBA", "0")
+    code, out, _ = cli(capsys, "bench", model, "--runs", 1, "--warmup", 0)
+    assert code == 0
+    assert "NumPy kernels alone (pip install edgeport[fast] adds compiled loops)" in out
 
 
 def test_bench_profile_top(model, capsys):

@@ -35,6 +35,7 @@ def bench_command(args) -> int:
 
     from ..lite import Interpreter
     from ..lite.interpreter import feed_inputs
+    from ..ops.compiled import compiled_kernels_enabled
 
     interpreter = Interpreter(model_path=args.model)
     arrays = random_inputs(interpreter, 0, args.batch)
@@ -67,7 +68,9 @@ def bench_command(args) -> int:
                   + (f" ({folded} more folded into constants at load)" if folded else "")
                   + f"; inputs {inputs}")
     console.print(f"{args.runs} runs after {args.warmup} warmup"
-                  + (", profiling every op" if args.profile else ""))
+                  + (", profiling every op" if args.profile else "") + "; "
+                  + ("NumPy kernels with numba's compiled loops" if compiled_kernels_enabled()
+                     else "NumPy kernels alone (pip install edgeport[fast] adds compiled loops)"))
     latency = Table(title="latency (ms)", title_justify="left")
     for column in ("p50", "p90", "p99", "mean", "min", "max", f"per image (batch {batch})"):
         latency.add_column(column, justify="right")

@@ -362,34 +362,27 @@ def latency_table(results: list[ModelResult]) -> list[str]:
     return lines + ([""] + ["Not measured:"] + notes if notes else [])
 
 
-def numpy_only_table(results: list[ModelResult]) -> list[str]:
-    rows = [r for r in results if r.ours_numpy_only is not None]
+def variant_table(results: list[ModelResult], variant: str, main_name: str, name: str,
+                  missing: str, against_target: bool = False) -> list[str]:
+    """edgeport's main timing beside another run of it (``variant``, a ModelResult field;
+    ``missing`` where no model has it): both at batch 1 and per image at BIG_BATCH, the
+    variant's time over the main one's, and with ``against_target`` the variant against the
+    XNNPACK target."""
+    rows = [r for r in results if getattr(r, variant) is not None]
     if not rows:
-        return ["(not measured: numba is not installed, so the main table is NumPy alone)"]
-    lines = [f"| model | b1, NumPy alone | b1, compiled | b{BIG_BATCH}/img, NumPy alone "
-             f"| b{BIG_BATCH}/img, compiled | compiled vs NumPy alone, b{BIG_BATCH} "
-             f"| NumPy alone/XNNPACK b{BIG_BATCH}/img |", "|---|" + "---:|" * 6]
+        return [missing]
+    lines = [f"| model | b1, {main_name} | b1, {name} | b{BIG_BATCH}/img, {main_name} "
+             f"| b{BIG_BATCH}/img, {name} | {name} vs {main_name}, b1 "
+             f"| {name} vs {main_name}, b{BIG_BATCH} |"
+             + (f" {name}/XNNPACK b{BIG_BATCH}/img |" if against_target else ""),
+             "|---|" + "---:|" * (7 if against_target else 6)]
     for r in rows:
-        alone = r.ours_numpy_only
-        lines.append(f"| {r.name} | {ms(alone.b1)} | {ms(r.ours.b1)} | {ms(alone.per_image)} "
-                     f"| {ms(r.ours.per_image)} | {ratio_text(ratio(r.ours.big, alone.big))} "
-                     f"| {ratio_text(ratio(alone.per_image, r.xnnpack.per_image), TARGET_VS_XNNPACK)} |")
-    return lines
-
-
-def threads_table(results: list[ModelResult]) -> list[str]:
-    rows = [r for r in results if r.ours_all_threads is not None]
-    if not rows:
-        return ["(not measured: NumPy's BLAS thread count could not be set)"]
-    n = os.cpu_count()
-    lines = [f"| model | b1, 1 thread | b1, {n} threads | b{BIG_BATCH}/img, 1 thread "
-             f"| b{BIG_BATCH}/img, {n} threads | {n} threads vs 1, b1 "
-             f"| {n} threads vs 1, b{BIG_BATCH} |", "|---|" + "---:|" * 6]
-    for r in rows:
-        a = r.ours_all_threads
-        lines.append(f"| {r.name} | {ms(r.ours.b1)} | {ms(a.b1)} | {ms(r.ours.per_image)} "
-                     f"| {ms(a.per_image)} | {ratio_text(ratio(a.b1, r.ours.b1))} "
-                     f"| {ratio_text(ratio(a.big, r.ours.big))} |")
+        other = getattr(r, variant)
+        lines.append(f"| {r.name} | {ms(r.ours.b1)} | {ms(other.b1)} | {ms(r.ours.per_image)} "
+                     f"| {ms(other.per_image)} | {ratio_text(ratio(other.b1, r.ours.b1))} "
+                     f"| {ratio_text(ratio(other.big, r.ours.big))} |"
+                     + (f" {ratio_text(ratio(other.per_image, r.xnnpack.per_image), TARGET_VS_XNNPACK)} |"
+                        if against_target else ""))
     return lines
 
 
@@ -539,12 +532,15 @@ def report(results: list[ModelResult], runs: int, warmup: int, seconds: float) -
              *latency_table(results), "",
              "### edgeport without numba", "",
              "The same edgeport with `EDGEPORT_NUMBA=0`: every op in NumPy, as after a plain "
-             "`pip install edgeport` (ratio < 1: the compiled loops help).", "",
-             *numpy_only_table(results), "",
+             "`pip install edgeport` (ratio > 1: the compiled loops help).", "",
+             *variant_table(results, "ours_numpy_only", "compiled", "NumPy alone",
+                            "(not measured: numba is not installed, so the main table is NumPy "
+                            "alone)", against_target=True), "",
              "### edgeport with BLAS on every core", "",
              "The same edgeport runs with NumPy's OpenBLAS on all cores instead of one "
              "(ratio < 1: threads help). On a busy machine threads that spin-wait hurt.", "",
-             *threads_table(results), "",
+             *variant_table(results, "ours_all_threads", "1 thread", f"{os.cpu_count()} threads",
+                            "(not measured: NumPy's BLAS thread count could not be set)"), "",
              "### edgeport time by op type (all models, 1 BLAS thread)", "",
              "Per-step medians of the timed invokes (`GraphExecutor.invoke(profile=True)`). "
              f"'per-call' is a step's kernel on its own inputs cut to at most {TINY}×{TINY} "

@@ -38,7 +38,7 @@ from ai_edge_litert.interpreter import Interpreter as LiteRT, OpResolverType  # 
 import edgeport  # noqa: E402
 from edgeport.lite import Interpreter, register_custom_op  # noqa: E402
 from edgeport.lite.interpreter import feed_inputs  # noqa: E402
-from edgeport.ops.compiled import compiled_kernels_enabled  # noqa: E402
+from edgeport.ops.compiled import compiled_kernels_enabled, compiled_kernels_status  # noqa: E402
 from edgeport.runtime.threads import blas_threads  # noqa: E402
 from report import update_section  # noqa: E402  (bench/report.py)
 from tests.corpus import CUSTOM_OP_MODELS, mediapipe_models  # noqa: E402
@@ -289,7 +289,7 @@ def machine_info() -> list[str]:
              "edgeport (num_threads=1, its default) in the main table.",
              "- edgeport's compiled loops (DEPTHWISE_CONV_2D, RESIZE_BILINEAR): "
              + (f"numba {_version('numba')} (`pip install edgeport[fast]`)"
-                if compiled_kernels_enabled() else "off (numba not installed): NumPy alone")]
+                if compiled_kernels_enabled() else compiled_kernels_status())]
     env = {k: v for k, v in os.environ.items()
            if k.startswith(("OPENBLAS", "OMP_", "MKL_", "NVPL_")) or k.endswith("_NUM_THREADS")}
     if env:
@@ -378,11 +378,11 @@ def variant_table(results: list[ModelResult], variant: str, main_name: str, name
              "|---|" + "---:|" * (7 if against_target else 6)]
     for r in rows:
         other = getattr(r, variant)
+        target = ratio_text(ratio(other.per_image, r.xnnpack.per_image), TARGET_VS_XNNPACK)
         lines.append(f"| {r.name} | {ms(r.ours.b1)} | {ms(other.b1)} | {ms(r.ours.per_image)} "
                      f"| {ms(other.per_image)} | {ratio_text(ratio(other.b1, r.ours.b1))} "
                      f"| {ratio_text(ratio(other.big, r.ours.big))} |"
-                     + (f" {ratio_text(ratio(other.per_image, r.xnnpack.per_image), TARGET_VS_XNNPACK)} |"
-                        if against_target else ""))
+                     + (f" {target} |" if against_target else ""))
     return lines
 
 
@@ -534,8 +534,8 @@ def report(results: list[ModelResult], runs: int, warmup: int, seconds: float) -
              "The same edgeport with `EDGEPORT_NUMBA=0`: every op in NumPy, as after a plain "
              "`pip install edgeport` (ratio > 1: the compiled loops help).", "",
              *variant_table(results, "ours_numpy_only", "compiled", "NumPy alone",
-                            "(not measured: numba is not installed, so the main table is NumPy "
-                            "alone)", against_target=True), "",
+                            "(not measured: the compiled loops are off, so the main table is "
+                            "NumPy alone)", against_target=True), "",
              "### edgeport with BLAS on every core", "",
              "The same edgeport runs with NumPy's OpenBLAS on all cores instead of one "
              "(ratio < 1: threads help). On a busy machine threads that spin-wait hurt.", "",

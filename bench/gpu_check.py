@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 import edgeport  # noqa: E402
 import edgeport.config as config  # noqa: E402
 from edgeport.lite import Interpreter  # noqa: E402
-from edgeport.ops.compiled import compiled_kernels_enabled  # noqa: E402
+from edgeport.ops.compiled import compiled_kernels_status  # noqa: E402
 from report import BENCHMARKS, update_section  # noqa: E402
 
 SECTION = "gpu_check"
@@ -145,8 +145,8 @@ def report(card: dict, errors: dict, rows: list[str], args) -> str:
         f"{datetime.date.today().isoformat()}: {card.get('device_name', '?')} (compute "
         f"capability {card.get('compute_capability', '?')}, driver "
         f"{card.get('driver_version', '?')}), jax {jax.__version__}, {os.cpu_count()} CPU "
-        f"cores; numpy-CPU {'with' if compiled_kernels_enabled() else 'without'} numba's "
-        f"compiled loops. Model: {model}, converted by edgeport. Accuracy at batch 4, max |jax - numpy| "
+        f"cores; numpy-CPU with numba's compiled loops {compiled_kernels_status()}. Model: "
+        f"{model}, converted by edgeport. Accuracy at batch 4, max |jax - numpy| "
         "/ max |numpy|: " + ", ".join(f"{n} {e:.1e}" for n, e in errors.items()) + ".", "",
         "| backend | batch | images/s | ms per image |", "|---|---:|---:|---:|", *rows])
 

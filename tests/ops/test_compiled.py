@@ -2,8 +2,6 @@
 switches that choose between them. Both forms are also checked against LiteRT
 (tests/ops/test_conv.py, test_int8_conv.py: the ``kernel_form`` fixture)."""
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
@@ -11,6 +9,14 @@ from edgeport.ops import compiled, get_op
 from tests.ops.test_conv import conv_attrs
 
 DEPTHWISE = get_op("DEPTHWISE_CONV_2D")
+RESIZE = get_op("RESIZE_BILINEAR")
+
+
+@pytest.fixture(autouse=True)
+def numba_on(monkeypatch):
+    monkeypatch.delenv("EDGEPORT_NUMBA", raising=False)
+    # numba is a test dependency: without it these tests would compare NumPy with itself.
+    assert compiled.compiled_kernels_status() == "on", compiled.compiled_kernels_status()
 
 
 def depthwise(monkeypatch, form, attrs, x, w, b):
@@ -47,8 +53,8 @@ def test_compiled_depthwise_integer_sums_are_exact(monkeypatch):
 def test_compiled_kernel_is_used_only_where_it_applies(monkeypatch):
     x32, w32 = np.ones((1, 4, 4, 2), np.float32), np.ones((1, 3, 3, 2), np.float32)
     run = dict(bias=None, out_hw=(2, 2), strides=(1, 1), dilations=(1, 1))
-    monkeypatch.delenv("EDGEPORT_NUMBA", raising=False)
-    np.testing.assert_array_equal(compiled.depthwise_conv(x32, w32, **run), np.full((1, 2, 2, 2), 9))
+    np.testing.assert_array_equal(compiled.depthwise_conv(x32, w32, **run),
+                                  np.full((1, 2, 2, 2), 9))
     for x, w in ((x32.astype(np.float16), w32.astype(np.float16)), (x32, w32.astype(np.float64))):
         assert compiled.depthwise_conv(x, w, **run) is None  # NumPy's form takes these
     assert compiled.depthwise_conv(x32, w32, **{**run, "out_hw": (0, 2)}) is None
@@ -57,50 +63,54 @@ def test_compiled_kernel_is_used_only_where_it_applies(monkeypatch):
     assert compiled.depthwise_conv(x32, w32, **run) is None
 
 
+def test_compiled_depthwise_checks_the_bias():
+    x, w = np.ones((1, 3, 3, 4), np.float32), np.ones((1, 3, 3, 4), np.float32)
+    run = dict(out_hw=(1, 1), strides=(1, 1), dilations=(1, 1))
+    row = compiled.depthwise_conv(x, w, np.arange(4, dtype=np.float32)[None], **run)
+    np.testing.assert_array_equal(row.reshape(-1), [9, 10, 11, 12])  # a [1, C] bias broadcasts
+    with pytest.raises(ValueError):  # never a read past the end of a short bias
+        compiled.depthwise_conv(x, w, np.ones(3, np.float32), **run)
+
+
 def test_without_numba_every_op_runs_numpy(monkeypatch):
-    monkeypatch.delenv("EDGEPORT_NUMBA", raising=False)
     monkeypatch.setattr(compiled, "_numba", lambda: None)
-    assert not compiled.compiled_kernels_enabled()
+    assert compiled.compiled_kernels_status() == \
+        "off (numba is not installed: pip install edgeport[fast])"
     attrs = conv_attrs("SAME", depth_multiplier=1)
     x, w = np.ones((1, 3, 3, 1), np.float32), np.ones((1, 3, 3, 1), np.float32)
     np.testing.assert_array_equal(DEPTHWISE.run_float(attrs, x, w)[0, :, :, 0],
                                   [[4, 6, 4], [6, 9, 6], [4, 6, 4]])
+    resized = RESIZE.run_float({"align_corners": True}, x, np.array([5, 5], np.int32))
+    np.testing.assert_array_equal(resized, np.ones((1, 5, 5, 1)))
 
+
+def test_status_says_why_the_loops_are_off(monkeypatch):
+    monkeypatch.setattr(compiled._numba().config, "DISABLE_JIT", True)
+    assert compiled.compiled_kernels_status() == "off (NUMBA_DISABLE_JIT is set)"
+    assert not compiled.compiled_kernels_enabled()
+    monkeypatch.setenv("EDGEPORT_NUMBA", "0")
+    assert compiled.compiled_kernels_status() == "off (EDGEPORT_NUMBA=0)"
 
 @pytest.mark.parametrize("align,half_pixel", [(False, False), (True, False), (False, True)])
 @pytest.mark.parametrize("shape,size", [((2, 5, 4, 16), (11, 9)), ((1, 9, 16, 3), (18, 32)),
                                         ((3, 6, 6, 1), (2, 3))])
 def test_compiled_resize_bilinear_is_bit_identical(monkeypatch, align, half_pixel, shape, size):
-    resize = get_op("RESIZE_BILINEAR")
     attrs = {"align_corners": align, "half_pixel_centers": half_pixel}
     x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
     results = []
     for form in ("1", "0"):
         monkeypatch.setenv("EDGEPORT_NUMBA", form)
-        results.append(resize.run_float(attrs, x, np.array(size, np.int32)))
+        results.append(RESIZE.run_float(attrs, x, np.array(size, np.int32)))
     assert results[0].dtype == np.float32 and results[0].shape == (shape[0], *size, shape[3])
     np.testing.assert_array_equal(*results)
 
 
-def test_compiled_resize_leaves_other_dtypes_to_numpy(monkeypatch):
-    monkeypatch.delenv("EDGEPORT_NUMBA", raising=False)
+def test_compiled_resize_leaves_other_dtypes_to_numpy():
     rows = columns = (np.zeros(2, np.int32), np.ones(2, np.int32), np.full(2, 0.5, np.float32))
     x = np.ones((1, 2, 2, 1), np.float32)
-    np.testing.assert_array_equal(compiled.resize_bilinear(x, rows, columns), np.ones((1, 2, 2, 1)))
+    np.testing.assert_array_equal(compiled.resize_bilinear(x, rows, columns),
+                                  np.ones((1, 2, 2, 1)))
     for dtype in (np.float16, np.float64):
         assert compiled.resize_bilinear(x.astype(dtype), rows, columns) is None
     assert compiled.resize_bilinear(x[:0], rows, columns) is None
 
-
-def test_without_a_cache_directory_kernels_compile_in_each_process(monkeypatch):
-    numba, tries = compiled._numba(), []
-
-    def njit(**options):
-        tries.append(options["cache"])
-        if options["cache"]:  # what numba raises where it finds no writable cache directory
-            raise RuntimeError("cannot cache function 'kernel': no locator available")
-        return numba.njit(**options)
-
-    monkeypatch.setattr(compiled, "_numba", lambda: SimpleNamespace(njit=njit))
-    assert compiled._jit(lambda a: a + 1)(1) == 2
-    assert tries == [True, False]

@@ -16,7 +16,7 @@ EVERY_INT8 = np.arange(-128, 128).astype(np.int8)
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8])
 @pytest.mark.parametrize("size", [(7, 9), (2, 3), (8, 10), (1, 1), (13, 4)])
 @pytest.mark.parametrize("align,half", [(False, False), (True, False), (False, True)])
-def test_resize_bilinear_8bit(dtype, size, align, half, kernel_form):
+def test_resize_bilinear_8bit(dtype, size, align, half):
     quant = qp(F32(0.05), -9 if dtype == np.int8 else 120)
     graph = quant_graph("RESIZE_BILINEAR", [QInput((2, 4, 5, 3), dtype, quant),
                                             QConst(np.array(size, np.int32))],

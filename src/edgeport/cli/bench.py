@@ -35,7 +35,7 @@ def bench_command(args) -> int:
 
     from ..lite import Interpreter
     from ..lite.interpreter import feed_inputs
-    from ..ops.compiled import compiled_kernels_enabled
+    from ..ops.compiled import compiled_kernels_status
 
     interpreter = Interpreter(model_path=args.model)
     arrays = random_inputs(interpreter, 0, args.batch)
@@ -68,9 +68,8 @@ def bench_command(args) -> int:
                   + (f" ({folded} more folded into constants at load)" if folded else "")
                   + f"; inputs {inputs}")
     console.print(f"{args.runs} runs after {args.warmup} warmup"
-                  + (", profiling every op" if args.profile else "") + "; "
-                  + ("NumPy kernels with numba's compiled loops" if compiled_kernels_enabled()
-                     else "NumPy kernels alone (pip install edgeport[fast] adds compiled loops)"))
+                  + (", profiling every op" if args.profile else "")
+                  + f"; numba's compiled loops {compiled_kernels_status()}")
     latency = Table(title="latency (ms)", title_justify="left")
     for column in ("p50", "p90", "p99", "mean", "min", "max", f"per image (batch {batch})"):
         latency.add_column(column, justify="right")

@@ -3,14 +3,19 @@
 A depthwise convolution is a sum of KH*KW products per output. NumPy has no fused
 multiply-accumulate over shifted views: its einsum runs at about one multiply-add per cycle, and
 a loop of in-place multiplies and adds passes over memory twice per tap. numba compiles the
-plain loop, with the taps unrolled and the channels vectorized, 2-4x faster. Bilinear resizing,
-four gathers and seven products and sums per output in NumPy, is 7x faster as one loop.
+plain loop, with the taps unrolled and the channels vectorized: 2-4x faster per layer. Bilinear
+resizing, four gathers and seven products and sums per output in NumPy, is 4-7x faster as one
+loop.
 
 numba is optional (``pip install edgeport[fast]``). Without it, or with the environment
 variable ``EDGEPORT_NUMBA=0``, every op runs its NumPy form. The compiled loops compute TFLite's
-reference expressions in TFLite's order (tap by tap, then the bias), as the NumPy forms do, so
-results agree with them to float rounding. numba caches the machine code on disk; the first call
-of a filter size in a fresh environment compiles it, in about a second.
+reference expressions in TFLite's order (the depthwise taps row by row, then the bias), so they
+give the bits of LiteRT's BUILTIN_REF kernels; NumPy's depthwise einsum agrees with them to
+float rounding, its resize to the bit.
+
+Each process compiles a kernel the first time it needs it (about half a second per filter size
+and dtype). numba's on-disk cache is not used: processes that compile different variants of one
+function at the same time can leave its cache index pointing at another variant's code.
 """
 
 from __future__ import annotations
@@ -26,9 +31,22 @@ COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def compiled_kernels_enabled() -> bool:
-    """True when numba can be imported and ``EDGEPORT_NUMBA`` is not 0 (read at each call, so
-    that the switch works at any time)."""
-    return os.environ.get("EDGEPORT_NUMBA", "1") != "0" and _numba() is not None
+    """True when the compiled loops run: ``EDGEPORT_NUMBA`` is not 0 (read at each call, so
+    that the switch works at any time) and numba is installed and compiling (with
+    NUMBA_DISABLE_JIT its loops would run as Python, a thousand times slower)."""
+    return compiled_kernels_status() == "on"
+
+
+def compiled_kernels_status() -> str:
+    """"on", or why the compiled loops are off, in words for reports and the CLI."""
+    if os.environ.get("EDGEPORT_NUMBA", "1") == "0":
+        return "off (EDGEPORT_NUMBA=0)"
+    numba = _numba()
+    if numba is None:
+        return "off (numba is not installed: pip install edgeport[fast])"
+    if numba.config.DISABLE_JIT:
+        return "off (NUMBA_DISABLE_JIT is set)"
+    return "on"
 
 
 @cache
@@ -42,28 +60,25 @@ def _numba():
 
 
 def _jit(function):
-    """``function`` compiled in nopython mode, releasing the GIL, and cached on disk where
-    numba finds a writable place (beside this file, or in ~/.cache); where it finds none, the
-    process compiles it again."""
-    njit = _numba().njit
-    try:
-        return njit(cache=True, boundscheck=False, nogil=True)(function)
-    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
-        return njit(cache=False, boundscheck=False, nogil=True)(function)
+    """``function`` compiled in nopython mode (at its first call), releasing the GIL."""
+    return _numba().njit(boundscheck=False, nogil=True)(function)
 
 
 def depthwise_conv(xp: np.ndarray, w: np.ndarray, bias: np.ndarray | None, out_hw,
                    strides, dilations) -> np.ndarray | None:
     """DEPTHWISE_CONV_2D (multiplier 1) of the padded input ``xp`` [N, HP, WP, C] with the
     filter ``w`` [1, KH, KW, C], plus ``bias``: [N, OH, OW, C], or None where the compiled
-    loop does not apply (numba off, other dtypes, an empty output)."""
+    loop does not apply (numba off, other dtypes, an empty output). A bias that is not one
+    value per channel raises ValueError, as NumPy's broadcasting would."""
     n, _, _, channels = xp.shape
     if not compiled_kernels_enabled() or xp.dtype != w.dtype or xp.dtype not in COMPILED_DTYPES \
-            or n * out_hw[0] * out_hw[1] * channels == 0:
+            or min(n, *out_hw, channels) <= 0:
         return None
     bias = np.zeros(channels, xp.dtype) if bias is None else bias.astype(xp.dtype, copy=False)
+    # The loop reads bias[c] for every channel c.
+    bias = np.broadcast_to(bias.reshape(-1), (channels,))
     out = np.empty((n, *out_hw, channels), xp.dtype)
-    kernel = depthwise_kernel(w.shape[1], w.shape[2])
+    kernel = _depthwise_kernel(w.shape[1], w.shape[2])
     kernel(np.ascontiguousarray(xp).reshape(n, xp.shape[1], -1),
            np.ascontiguousarray(w[0]), np.ascontiguousarray(bias), out.reshape(n, out_hw[0], -1),
            strides[0], dilations[0], strides[1] * channels, dilations[1] * channels)
@@ -71,7 +86,7 @@ def depthwise_conv(xp: np.ndarray, w: np.ndarray, bias: np.ndarray | None, out_h
 
 
 @cache
-def depthwise_kernel(kernel_h: int, kernel_w: int):
+def _depthwise_kernel(kernel_h: int, kernel_w: int):
     """The compiled depthwise loop for a KH x KW filter (its tap loops are unrolled, so each
     filter size is a kernel of its own). Over the padded input with W and C folded into one
     axis, x [N, HP, WP*C], it computes
@@ -81,8 +96,9 @@ def depthwise_kernel(kernel_h: int, kernel_w: int):
                               * w[i, j, c]
                               + bias[c]
 
-    with col_step = stride_w*C and tap_step = dilation_w*C, in TFLite's order: tap by tap, row
-    by row, then the bias. The innermost loop runs over the C channels of one output pixel.
+    with col_step = stride_w*C and tap_step = dilation_w*C, in TFLite's order: the taps in
+    row-major order (i, then j), then the bias. The innermost loop runs over the C channels of
+    one output pixel.
     """
     def kernel(x, w, bias, out, stride_h, dilation_h, col_step, tap_step):
         row_size, image_size = np.uint64(x.shape[2]), np.uint64(x.shape[1] * x.shape[2])

@@ -67,7 +67,7 @@ class ResizeBilinear(Resize):
         y0, y1, x0, x1, dy, dx = bilinear_taps(attrs, x.shape, size)
         # TFLite's float expression, term by term and in the same order, so float32 rounding
         # agrees: v00*(1-dy)*(1-dx) + v10*dy*(1-dx) + v01*(1-dy)*dx + v11*dy*dx. With numba,
-        # one compiled loop computes it (5x faster: ops/compiled.py). In NumPy, the row
+        # one compiled loop computes it (4-7x faster: ops/compiled.py). In NumPy, the row
         # weights are applied before the columns are gathered (the same products, at input
         # width); the rest runs in place, a block of output rows at a time so that the eleven
         # passes over each block (4 gathers, 4 products, 3 sums) stay in cache. take's

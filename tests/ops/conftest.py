@@ -6,7 +6,7 @@ import pytest
 
 from edgeport.ops import compiled
 
-COMPILED_ENTRY_POINTS = ("depthwise_conv", "resize_bilinear")
+COMPILED_ENTRY_POINTS = ("depthwise_conv", "resize_bilinear", "prelu")
 
 
 @pytest.fixture(params=["compiled", "numpy"])

@@ -70,17 +70,19 @@ def test_erfc_is_accurate():
     assert erfc(np.float32([0.5, -2.0])).dtype == np.float32
 
 
-@pytest.mark.parametrize("x_shape,alpha_shape", [
-    ((2, 4, 5, 3), (1, 1, 3)),    # Keras PReLU(shared_axes=[1, 2])
-    ((2, 4, 5, 3), (3,)),
-    ((2, 4, 5, 3), (4, 5, 3)),    # one alpha per element
-    ((2, 4, 5, 3), (1, 5, 1)),
-    ((4, 6), (6,)),
-    ((3, 6), (3, 6)),
-])
-@pytest.mark.parametrize("alpha_is_constant", [True, False])
-@pytest.mark.parametrize("alpha_range", [(-1, 1.5), (0.05, 0.9), (1.1, 3)])  # mixed, <1, >1
-def test_prelu_matches_litert(x_shape, alpha_shape, alpha_is_constant, alpha_range):
+# Alphas with one value per channel (or one in all): numba's loop runs them (kernel_form).
+PER_CHANNEL_ALPHAS = [((2, 4, 5, 3), (1, 1, 3)),    # Keras PReLU(shared_axes=[1, 2])
+                      ((2, 4, 5, 3), (3,)),
+                      ((4, 6), (6,)),
+                      ((2, 3, 2), (1, 1, 1))]
+# The other broadcasts run in NumPy in both forms.
+BROADCAST_ALPHAS = [((2, 4, 5, 3), (4, 5, 3)),      # one alpha per element
+                    ((2, 4, 5, 3), (1, 5, 1)),
+                    ((3, 6), (3, 6))]
+ALPHA_RANGES = [(-1, 1.5), (0.05, 0.9), (1.1, 3)]  # mixed, < 1, > 1
+
+
+def assert_prelu_matches_litert(x_shape, alpha_shape, alpha_is_constant, alpha_range):
     rng = np.random.default_rng(3)
     x = rng.uniform(-3, 3, x_shape).astype(np.float32)
     alpha = rng.uniform(*alpha_range, alpha_shape).astype(np.float32)
@@ -90,9 +92,25 @@ def test_prelu_matches_litert(x_shape, alpha_shape, alpha_is_constant, alpha_ran
         assert_matches_litert(op_graph("PRELU", [Input(x_shape), Input(alpha_shape)]), [x, alpha])
 
 
+@pytest.mark.parametrize("x_shape,alpha_shape", PER_CHANNEL_ALPHAS)
+@pytest.mark.parametrize("alpha_is_constant", [True, False])
+@pytest.mark.parametrize("alpha_range", ALPHA_RANGES)
+def test_prelu_matches_litert(x_shape, alpha_shape, alpha_is_constant, alpha_range,
+                              kernel_form):
+    assert_prelu_matches_litert(x_shape, alpha_shape, alpha_is_constant, alpha_range)
+
+
+@pytest.mark.parametrize("x_shape,alpha_shape", BROADCAST_ALPHAS)
+@pytest.mark.parametrize("alpha_is_constant", [True, False])
+@pytest.mark.parametrize("alpha_range", ALPHA_RANGES)
+def test_prelu_broadcast_alpha_matches_litert(x_shape, alpha_shape, alpha_is_constant,
+                                              alpha_range):
+    assert_prelu_matches_litert(x_shape, alpha_shape, alpha_is_constant, alpha_range)
+
+
 @pytest.mark.parametrize("alpha", [[0.25, 0.5, 0.0], [0.25, 0.5, 0.75], [1.5, 2.0, 3.0],
                                    [-0.5, 2.0, 0.5]])
-def test_prelu_edge_values_match_litert(alpha):
+def test_prelu_edge_values_match_litert(alpha, kernel_form):
     # Infinities, NaN and -0 in every alpha regime, a zero alpha included (0 * inf is NaN).
     x = np.array([np.inf, -np.inf, np.nan, -0.0, 0.0, -2.0, 3.0, -1e-30], np.float32)
     x = np.repeat(x, 3).reshape(1, 2, 4, 3)

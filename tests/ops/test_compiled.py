@@ -114,3 +114,27 @@ def test_compiled_resize_leaves_other_dtypes_to_numpy():
         assert compiled.resize_bilinear(x.astype(dtype), rows, columns) is None
     assert compiled.resize_bilinear(x[:0], rows, columns) is None
 
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha_shape", [(1, 1, 16), (16,), (), (1,)])
+def test_compiled_prelu_is_bit_identical(monkeypatch, dtype, alpha_shape):
+    prelu, rng = get_op("PRELU"), np.random.default_rng(5)
+    x = rng.standard_normal((2, 7, 9, 16)).astype(dtype)
+    x[0, 0, 0] = [np.inf, -np.inf, np.nan, -0.0] * 4
+    alpha = rng.uniform(-2, 2, alpha_shape).astype(np.float32)
+    results = []
+    for form in ("1", "0"):
+        monkeypatch.setenv("EDGEPORT_NUMBA", form)
+        results.append(prelu.run_float({}, x, alpha))
+    assert results[0].dtype == dtype
+    np.testing.assert_array_equal(*results)
+
+
+def test_compiled_prelu_takes_one_alpha_per_channel_only():
+    x = np.ones((2, 3, 4), np.float32)
+    np.testing.assert_array_equal(compiled.prelu(-x, np.arange(4, dtype=np.float32)),
+                                  np.broadcast_to(-np.arange(4), x.shape))
+    for alpha_shape in ((3, 4), (2, 1, 1), (3, 1)):  # NumPy broadcasts these
+        assert compiled.prelu(x, np.ones(alpha_shape, np.float32)) is None
+    assert compiled.prelu(x.astype(np.float16), np.ones(4, np.float16)) is None

@@ -83,8 +83,9 @@ def random_inputs(graph: Graph, seed: int = 0, low: float = -3, high: float = 3)
 
 
 def assert_matches_litert(graph: Graph, inputs: list | None = None, rtol: float = 1e-5,
-                          atol: float = 1e-5, reference: bool = True):
-    """Run ``graph`` in LiteRT and in edgeport; outputs must agree in shape, dtype and value."""
+                          atol: float = 1e-5, reference: bool = True, bits: bool = False):
+    """Run ``graph`` in LiteRT and in edgeport; outputs must agree in shape, dtype and value
+    (with ``bits``, float outputs to the bit: the sign of zero and NaN payloads included)."""
     model = write_tflite(graph)
     inputs = random_inputs(graph) if inputs is None else inputs
     expected = run_litert(model, inputs, reference=reference)
@@ -93,7 +94,10 @@ def assert_matches_litert(graph: Graph, inputs: list | None = None, rtol: float 
     for want, got in zip(expected, actual):
         assert got.shape == want.shape, f"shape {got.shape} != LiteRT's {want.shape}"
         assert got.dtype == want.dtype, f"dtype {got.dtype} != LiteRT's {want.dtype}"
-        if np.issubdtype(want.dtype, np.floating):
+        if bits:
+            np.testing.assert_array_equal(got.view(f"u{got.itemsize}"),
+                                          want.view(f"u{want.itemsize}"))
+        elif np.issubdtype(want.dtype, np.floating):
             np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
         else:
             np.testing.assert_array_equal(got, want)

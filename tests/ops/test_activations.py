@@ -109,12 +109,14 @@ def test_prelu_broadcast_alpha_matches_litert(x_shape, alpha_shape, alpha_is_con
 
 
 @pytest.mark.parametrize("alpha", [[0.25, 0.5, 0.0], [0.25, 0.5, 0.75], [1.5, 2.0, 3.0],
-                                   [-0.5, 2.0, 0.5]])
+                                   [-0.5, 2.0, 0.5], [0.25, np.inf, -np.inf], [0.5, np.nan, 2]])
 def test_prelu_edge_values_match_litert(alpha, kernel_form):
-    # Infinities, NaN and -0 in every alpha regime, a zero alpha included (0 * inf is NaN).
+    # Infinities, NaN and -0 in every alpha regime, zero and infinite alphas included (0 * inf
+    # is NaN), to the bit: -0 keeps its sign.
     x = np.array([np.inf, -np.inf, np.nan, -0.0, 0.0, -2.0, 3.0, -1e-30], np.float32)
     x = np.repeat(x, 3).reshape(1, 2, 4, 3)
-    assert_matches_litert(op_graph("PRELU", [Input(x.shape), np.float32(alpha)]), [x])
+    assert_matches_litert(op_graph("PRELU", [Input(x.shape), np.float32(alpha)]), [x],
+                          bits=True)
 
 
 def test_prelu_refuses_alpha_that_enlarges_the_output():

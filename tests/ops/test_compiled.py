@@ -1,6 +1,7 @@
-"""numba's depthwise loop (edgeport.ops.compiled) against the NumPy form of the same op, and the
-switches that choose between them. Both forms are also checked against LiteRT
-(tests/ops/test_conv.py, test_int8_conv.py: the ``kernel_form`` fixture)."""
+"""numba's loops (edgeport.ops.compiled: DEPTHWISE_CONV_2D, RESIZE_BILINEAR, PRELU) against the
+NumPy forms of the same ops, and the switches that choose between them. Both forms are also
+checked against LiteRT (the ``kernel_form`` fixture of tests/ops/conftest.py, in test_conv.py,
+test_int8_conv.py, test_resize.py and test_activations.py)."""
 
 import numpy as np
 import pytest
@@ -115,26 +116,38 @@ def test_compiled_resize_leaves_other_dtypes_to_numpy():
     assert compiled.resize_bilinear(x[:0], rows, columns) is None
 
 
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("alpha_shape", [(1, 1, 16), (16,), (), (1,)])
-def test_compiled_prelu_is_bit_identical(monkeypatch, dtype, alpha_shape):
+@pytest.mark.parametrize("special_alphas", [False, True])
+def test_compiled_prelu_is_bit_identical(monkeypatch, dtype, alpha_shape, special_alphas):
     prelu, rng = get_op("PRELU"), np.random.default_rng(5)
     x = rng.standard_normal((2, 7, 9, 16)).astype(dtype)
     x[0, 0, 0] = [np.inf, -np.inf, np.nan, -0.0] * 4
     alpha = rng.uniform(-2, 2, alpha_shape).astype(np.float32)
+    if special_alphas:  # NumPy's form then takes its np.where branch
+        alpha.reshape(-1)[:4] = [0.0, np.inf, np.nan, -np.inf][:alpha.size]
     results = []
     for form in ("1", "0"):
         monkeypatch.setenv("EDGEPORT_NUMBA", form)
-        results.append(prelu.run_float({}, x, alpha))
+        with np.errstate(invalid="ignore"):  # inf * 0, as the executor runs its kernels
+            results.append(prelu.run_float({}, x, alpha))
     assert results[0].dtype == dtype
-    np.testing.assert_array_equal(*results)
+    np.testing.assert_array_equal(*(r.view(f"u{r.itemsize}") for r in results))
 
 
 def test_compiled_prelu_takes_one_alpha_per_channel_only():
     x = np.ones((2, 3, 4), np.float32)
     np.testing.assert_array_equal(compiled.prelu(-x, np.arange(4, dtype=np.float32)),
                                   np.broadcast_to(-np.arange(4), x.shape))
-    for alpha_shape in ((3, 4), (2, 1, 1), (3, 1)):  # NumPy broadcasts these
+    for alpha_shape in ((3, 4), (2, 1, 1), (3, 1), (1, 1, 1, 4)):  # NumPy broadcasts these
         assert compiled.prelu(x, np.ones(alpha_shape, np.float32)) is None
     assert compiled.prelu(x.astype(np.float16), np.ones(4, np.float16)) is None
+    assert compiled.prelu(x[:0], np.ones(4, np.float32)) is None
+    np.testing.assert_array_equal(compiled.prelu(np.float32(-2).reshape(()), np.float32(0.5)),
+                                  -1)
+
+
+def test_numpy_prelu_takes_a_scalar(monkeypatch):
+    monkeypatch.setenv("EDGEPORT_NUMBA", "0")
+    out = get_op("PRELU").run_float({}, np.array(-2, np.float32), np.array(0.25, np.float32))
+    assert out.shape == () and out == -0.5

@@ -264,24 +264,22 @@ class Prelu(OpDef):
     x: per channel as (1, 1, C) or (C,), or any shape that broadcasts to x's."""
 
     def run_float(self, attrs, x, alpha):
-        # x where x >= 0, else alpha * x, which is max(x, alpha * x) where alpha <= 1 and
-        # min(x, alpha * x) = -max(-x, -alpha * x) where alpha > 1: with sign = +-1 per alpha,
-        # sign * max(sign * x, sign * alpha * x), the same values in four passes (two where
-        # every alpha is on one side of 1). alpha is spread along whole rows first
-        # (ops.common.fold_channels): 4x faster than np.where on mediapipe's 16-channel layers.
-        # A zero or infinite alpha would turn an infinite or zero x into NaN there; then it is
-        # min(x, 0) * alpha + max(x, 0).
         prelu_shape(x.shape, alpha.shape)
-        out = compiled.prelu(x, alpha)  # with numba: one pass, 4-6x faster (ops/compiled.py)
+        out = compiled.prelu(x, alpha)  # numba's one-pass loop (ops/compiled.py)
         if out is not None:
             return out
+        # NumPy: x where x >= 0, else alpha * x, which is max(x, alpha * x) where alpha <= 1
+        # and min(x, alpha * x) = -max(-x, -alpha * x) where alpha > 1: with sign = +-1 per
+        # alpha, sign * max(sign * x, sign * alpha * x), the same values in four passes (two
+        # where every alpha is on one side of 1). alpha is spread along whole rows first
+        # (ops.common.fold_channels): 4x faster than np.where on mediapipe's 16-channel
+        # layers. A zero or infinite alpha would give NaN or lose -0's sign there, so those,
+        # and a scalar x, take np.where.
         alpha = alpha.astype(x.dtype, copy=False)
         folded = fold_channels(x, alpha)
         rows, weights = (x, alpha) if folded is None else folded[:2]
-        if not (alpha.size and np.all((alpha != 0) & np.isfinite(alpha))):
-            out = np.minimum(rows, 0)
-            out *= weights
-            out += np.maximum(rows, 0)
+        if x.ndim == 0 or not (alpha.size and np.all((alpha != 0) & np.isfinite(alpha))):
+            out = np.where(rows >= 0, rows, rows * weights)
         elif alpha.max() <= 1 or alpha.min() > 1:
             out = rows * weights
             (np.maximum if alpha.max() <= 1 else np.minimum)(out, rows, out=out)

@@ -5,7 +5,8 @@ multiply-accumulate over shifted views: its einsum runs at about one multiply-ad
 a loop of in-place multiplies and adds passes over memory twice per tap. numba compiles the
 plain loop, with the taps unrolled and the channels vectorized: 2-4x faster per layer. Bilinear
 resizing, four gathers and seven products and sums per output in NumPy, is 4-7x faster as one
-loop, and PRELU, two to four passes in NumPy, 2-8x faster as one.
+loop, and PRELU, two to four passes in NumPy, 2-8x faster as one (per layer, on the mediapipe
+models' 16-128 channel layers).
 
 numba is optional (``pip install edgeport[fast]``). Without it, or with the environment
 variable ``EDGEPORT_NUMBA=0``, every op runs its NumPy form. The compiled loops compute TFLite's
@@ -13,9 +14,14 @@ reference expressions in TFLite's order (the depthwise taps row by row, then the
 give the bits of LiteRT's BUILTIN_REF kernels; NumPy's depthwise einsum agrees with them to
 float rounding, its resize and PRELU to the bit.
 
-Each process compiles a kernel the first time it needs it (about half a second per filter size
+Each process compiles a loop the first time it needs it (about half a second per filter size
 and dtype). numba's on-disk cache is not used: processes that compile different variants of one
 function at the same time can leave its cache index pointing at another variant's code.
+
+The loops index flat arrays with unsigned (np.uint64) offsets: numba then skips its
+negative-index check, which would keep LLVM from vectorizing the innermost loop (over the
+channels of one pixel). Every input goes in C-contiguous and read-only (`_operand`): numba
+compiles a loop once per argument type, and a writable array is a type of its own.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ from functools import cache
 
 import numpy as np
 
-# The dtypes the depthwise loop takes: float32 models, and the exact float64 sums of the
-# integer kernels.
+# The dtypes of the depthwise and PRELU loops: float32 models, and the exact float64 sums of
+# the integer kernels. The bilinear loop takes float32 alone, the dtype of TFLite's kernel.
 COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+RESIZE_DTYPES = (np.dtype(np.float32),)
 
 
 def compiled_kernels_enabled() -> bool:
@@ -59,9 +66,24 @@ def _numba():
     return numba
 
 
-def _jit(function):
-    """``function`` compiled in nopython mode (at its first call), releasing the GIL."""
+@cache
+def _compiled(function):
+    """``function`` compiled by numba in nopython mode (at its first call), releasing the GIL."""
     return _numba().njit(boundscheck=False, nogil=True)(function)
+
+
+def _applies(x: np.ndarray, dtypes=COMPILED_DTYPES) -> bool:
+    """Whether a compiled loop takes ``x``: the loops are on, its dtype is one of ``dtypes``
+    (native byte order) and it is not empty."""
+    return x.size > 0 and x.dtype in dtypes and x.dtype.isnative and compiled_kernels_enabled()
+
+
+def _operand(array: np.ndarray, dtype=None) -> np.ndarray:
+    """``array`` as every compiled loop takes its inputs: C-contiguous, of ``dtype`` (its own
+    by default) and read-only, so that each loop compiles once per dtype."""
+    array = np.ascontiguousarray(array, dtype).view()
+    array.flags.writeable = False
+    return array
 
 
 def depthwise_conv(xp: np.ndarray, w: np.ndarray, bias: np.ndarray | None, out_hw,
@@ -71,24 +93,23 @@ def depthwise_conv(xp: np.ndarray, w: np.ndarray, bias: np.ndarray | None, out_h
     loop does not apply (numba off, other dtypes, an empty output). A bias that is not one
     value per channel raises ValueError, as NumPy's broadcasting would."""
     n, _, _, channels = xp.shape
-    if not compiled_kernels_enabled() or xp.dtype != w.dtype or xp.dtype not in COMPILED_DTYPES \
-            or min(n, *out_hw, channels) <= 0:
+    if not _applies(xp) or w.dtype != xp.dtype or min(*out_hw) <= 0:
         return None
-    bias = np.zeros(channels, xp.dtype) if bias is None else bias.astype(xp.dtype, copy=False)
+    bias = np.zeros(channels, xp.dtype) if bias is None else bias
     # The loop reads bias[c] for every channel c.
     bias = np.broadcast_to(bias.reshape(-1), (channels,))
     out = np.empty((n, *out_hw, channels), xp.dtype)
-    kernel = _depthwise_kernel(w.shape[1], w.shape[2])
-    kernel(np.ascontiguousarray(xp).reshape(n, xp.shape[1], -1),
-           np.ascontiguousarray(w[0]), np.ascontiguousarray(bias), out.reshape(n, out_hw[0], -1),
-           strides[0], dilations[0], strides[1] * channels, dilations[1] * channels)
+    _depthwise_loop(w.shape[1], w.shape[2])(
+        _operand(xp).reshape(n, xp.shape[1], -1), _operand(w[0]), _operand(bias, xp.dtype),
+        out.reshape(n, out_hw[0], -1),
+        strides[0], dilations[0], strides[1] * channels, dilations[1] * channels)
     return out
 
 
 @cache
-def _depthwise_kernel(kernel_h: int, kernel_w: int):
+def _depthwise_loop(kernel_h: int, kernel_w: int):
     """The compiled depthwise loop for a KH x KW filter (its tap loops are unrolled, so each
-    filter size is a kernel of its own). Over the padded input with W and C folded into one
+    filter size is a loop of its own). Over the padded input with W and C folded into one
     axis, x [N, HP, WP*C], it computes
 
         out[b, y, ox*C + c] = sum over taps (i, j) of
@@ -97,10 +118,9 @@ def _depthwise_kernel(kernel_h: int, kernel_w: int):
                               + bias[c]
 
     with col_step = stride_w*C and tap_step = dilation_w*C, in TFLite's order: the taps in
-    row-major order (i, then j), then the bias. The innermost loop runs over the C channels of
-    one output pixel.
+    row-major order (i, then j), then the bias.
     """
-    def kernel(x, w, bias, out, stride_h, dilation_h, col_step, tap_step):
+    def loop(x, w, bias, out, stride_h, dilation_h, col_step, tap_step):
         row_size, image_size = np.uint64(x.shape[2]), np.uint64(x.shape[1] * x.shape[2])
         channels = w.shape[2]
         x_flat, w_flat, out_flat = x.reshape(-1), w.reshape(-1), out.reshape(-1)
@@ -113,8 +133,6 @@ def _depthwise_kernel(kernel_h: int, kernel_w: int):
                     start = top + np.uint64(column * col_step)
                     first = out_row + np.uint64(column) * tap_size
                     for c in range(channels):
-                        # Unsigned offsets: numba then skips its negative-index check, which
-                        # would keep LLVM from vectorizing the channel loop.
                         channel = np.uint64(c)
                         total = x_flat[start + channel] * w_flat[channel]
                         for i in range(kernel_h):
@@ -125,79 +143,73 @@ def _depthwise_kernel(kernel_h: int, kernel_w: int):
                                               + np.uint64(j * tap_step))
                                     total += (x_flat[start + offset + channel]
                                               * w_flat[tap * tap_size + channel])
-                        out_flat[first + channel] = total + bias[c]
-    return _jit(kernel)
+                        out_flat[first + channel] = total + bias[channel]
+    return _compiled(loop)
 
 
 def resize_bilinear(x: np.ndarray, rows, columns) -> np.ndarray | None:
     """RESIZE_BILINEAR of ``x`` [N, H, W, C] to the source ``rows`` (y0, y1, weight of y1) and
     ``columns`` (x0, x1, weight of x1) of each output pixel (resize.bilinear_taps), or None
-    where the compiled loop does not apply (it takes float32, the dtype of TFLite's float
-    kernel)."""
-    if not compiled_kernels_enabled() or x.dtype != np.float32 or x.size == 0:
+    where the compiled loop does not apply."""
+    if not _applies(x, RESIZE_DTYPES):
         return None
     (y0, y1, dy), (x0, x1, dx) = rows, columns
     out = np.empty((x.shape[0], len(y0), len(x0), x.shape[3]), x.dtype)
-    _resize_bilinear_kernel()(np.ascontiguousarray(x), y0, y1, 1 - dy, dy, x0, x1, 1 - dx, dx,
-                              out)
+    _compiled(_resize_bilinear_loop)(
+        _operand(x), *(_operand(a) for a in (y0, y1, 1 - dy, dy, x0, x1, 1 - dx, dx)), out)
     return out
 
 
-@cache
-def _resize_bilinear_kernel():
-    """The compiled bilinear loop: TFLite's float expression (reference ResizeBilinear), term by
-    term and in the same order, with the weights precomputed in float32 as TFLite computes them:
+def _resize_bilinear_loop(x, y0, y1, top_weight, bottom_weight, x0, x1, left_weight,
+                          right_weight, out):
+    """TFLite's float expression (reference ResizeBilinear), term by term and in the same
+    order, with the weights precomputed in float32 as TFLite computes them:
 
         out[b, y, x, c] = in[b, y0, x0, c] * (1 - dy) * (1 - dx) + in[b, y1, x0, c] * dy * (1 - dx)
                         + in[b, y0, x1, c] * (1 - dy) * dx + in[b, y1, x1, c] * dy * dx
     """
-    def kernel(x, y0, y1, top_weight, bottom_weight, x0, x1, left_weight, right_weight, out):
-        _, height, width, channels = x.shape
-        size = np.uint64(channels)
-        x_flat, out_flat = x.reshape(-1), out.reshape(-1)
-        for b in range(out.shape[0]):
-            for y in range(out.shape[1]):
-                top = np.uint64((b * height + y0[y]) * width) * size
-                bottom = np.uint64((b * height + y1[y]) * width) * size
-                wy0, wy1 = top_weight[y], bottom_weight[y]
-                for column in range(out.shape[2]):
-                    left, right = np.uint64(x0[column]) * size, np.uint64(x1[column]) * size
-                    wx0, wx1 = left_weight[column], right_weight[column]
-                    first = np.uint64(((b * out.shape[1] + y) * out.shape[2] + column)) * size
-                    for c in range(channels):
-                        channel = np.uint64(c)
-                        out_flat[first + channel] = (
-                            x_flat[top + left + channel] * wy0 * wx0
-                            + x_flat[bottom + left + channel] * wy1 * wx0
-                            + x_flat[top + right + channel] * wy0 * wx1
-                            + x_flat[bottom + right + channel] * wy1 * wx1)
-    return _jit(kernel)
+    _, height, width, channels = x.shape
+    size = np.uint64(channels)
+    x_flat, out_flat = x.reshape(-1), out.reshape(-1)
+    for b in range(out.shape[0]):
+        for y in range(out.shape[1]):
+            top = np.uint64((b * height + y0[y]) * width) * size
+            bottom = np.uint64((b * height + y1[y]) * width) * size
+            wy0, wy1 = top_weight[y], bottom_weight[y]
+            for column in range(out.shape[2]):
+                left, right = np.uint64(x0[column]) * size, np.uint64(x1[column]) * size
+                wx0, wx1 = left_weight[column], right_weight[column]
+                first = np.uint64(((b * out.shape[1] + y) * out.shape[2] + column)) * size
+                for c in range(channels):
+                    channel = np.uint64(c)
+                    out_flat[first + channel] = (
+                        x_flat[top + left + channel] * wy0 * wx0
+                        + x_flat[bottom + left + channel] * wy1 * wx0
+                        + x_flat[top + right + channel] * wy0 * wx1
+                        + x_flat[bottom + right + channel] * wy1 * wx1)
 
 
 def prelu(x: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
     """PRELU, ``x >= 0 ? x : x * alpha``, for an alpha with one value per channel (the last
     axis) or one in all, in one pass; None where the compiled loop does not apply."""
     channels = x.shape[-1] if x.ndim else 1
-    if not compiled_kernels_enabled() or x.dtype not in COMPILED_DTYPES or x.size == 0 \
-            or alpha.ndim > x.ndim or alpha.size not in (1, channels) \
+    if not _applies(x) or alpha.ndim > x.ndim or alpha.size not in (1, channels) \
             or any(size != 1 for size in alpha.shape[:-1]):
         return None
-    alpha = np.ascontiguousarray(np.broadcast_to(alpha.astype(x.dtype).reshape(-1), (channels,)))
+    alpha = np.broadcast_to(alpha.reshape(-1), (channels,))
     out = np.empty(x.shape, x.dtype)
-    _prelu_kernel()(np.ascontiguousarray(x).reshape(-1, channels), alpha,
-                    out.reshape(-1, channels))
+    _compiled(_prelu_loop)(_operand(x).reshape(-1, channels), _operand(alpha, x.dtype),
+                           out.reshape(-1, channels))
     return out
 
 
-@cache
-def _prelu_kernel():
-    """The compiled PRELU loop over [rows, C]: TFLite's expression per element."""
-    def kernel(x, alpha, out):
-        channels = np.uint64(x.shape[1])
-        x_flat, out_flat = x.reshape(-1), out.reshape(-1)
-        for row in range(x.shape[0]):
-            start = np.uint64(row) * channels
-            for c in range(x.shape[1]):
-                value = x_flat[start + np.uint64(c)]
-                out_flat[start + np.uint64(c)] = value if value >= 0 else value * alpha[c]
-    return _jit(kernel)
+def _prelu_loop(x, alpha, out):
+    """TFLite's PRELU expression per element of x [rows, C]."""
+    channels = np.uint64(x.shape[1])
+    x_flat, out_flat = x.reshape(-1), out.reshape(-1)
+    for row in range(x.shape[0]):
+        start = np.uint64(row) * channels
+        for c in range(x.shape[1]):
+            channel = np.uint64(c)
+            value = x_flat[start + channel]
+            out_flat[start + channel] = value if value >= 0 else value * alpha[channel]

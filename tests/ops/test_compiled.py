@@ -3,6 +3,10 @@ NumPy forms of the same ops, and the switches that choose between them. Both for
 checked against LiteRT (the ``kernel_form`` fixture of tests/ops/conftest.py, in test_conv.py,
 test_int8_conv.py, test_resize.py and test_activations.py)."""
 
+import subprocess
+import sys
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -151,3 +155,39 @@ def test_numpy_prelu_takes_a_scalar(monkeypatch):
     monkeypatch.setenv("EDGEPORT_NUMBA", "0")
     out = get_op("PRELU").run_float({}, np.array(-2, np.float32), np.array(0.25, np.float32))
     assert out.shape == () and out == -0.5
+
+
+CACHE_PROBE = """
+import numpy as np
+from edgeport.ops import compiled
+x = np.ones((1, 6, 6, 4), np.float32)
+compiled.depthwise_conv(x, np.ones((1, 3, 3, 4), np.float32), None, (4, 4), (1, 1), (1, 1))
+compiled.prelu(x, np.ones(4, np.float32))
+print(sum(len(f.stats.cache_hits) for f in compiled._variants.values()), len(compiled._variants))
+"""
+
+
+def test_compiled_loops_are_kept_on_disk_one_index_a_variant(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", CACHE_PROBE], capture_output=True, text=True,
+                           check=True).stdout.split() for _ in range(2)]
+    assert runs == [["0", "2"], ["2", "2"]]  # compiled, then loaded
+    indexes = sorted(path.name for path in tmp_path.rglob("*.nbi"))
+    assert len(indexes) == 2 and "3x3_float32" in indexes[0] and "prelu" in indexes[1]
+
+
+def test_without_a_usable_disk_cache_loops_compile_in_each_process(monkeypatch):
+    numba, tries = compiled._numba(), []
+
+    def njit(signature, **options):
+        tries.append(options.get("cache", False))
+        if options.get("cache"):  # as numba raises where it has no writable cache directory
+            raise RuntimeError("cannot cache function 'loop': no locator available")
+        return numba.njit(signature, **options)
+
+    fake = SimpleNamespace(njit=njit, void=numba.void, typeof=numba.typeof, config=numba.config)
+    monkeypatch.setattr(compiled, "_numba", lambda: fake)
+    monkeypatch.setattr(compiled, "_variants", {})
+    x = np.array([[-2.0, 3.0]], np.float32)
+    np.testing.assert_array_equal(compiled.prelu(x, np.float32(0.5)), [[-1, 3]])
+    assert tries == [True, False]

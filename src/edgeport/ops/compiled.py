@@ -14,9 +14,13 @@ reference expressions in TFLite's order (the depthwise taps row by row, then the
 give the bits of LiteRT's BUILTIN_REF kernels; NumPy's depthwise einsum agrees with them to
 float rounding, its resize and PRELU to the bit.
 
-Each process compiles a loop the first time it needs it (about half a second per filter size
-and dtype). numba's on-disk cache is not used: processes that compile different variants of one
-function at the same time can leave its cache index pointing at another variant's code.
+A loop is compiled for one variant (dtype, filter size) the first time a process needs it,
+about half a second each, and kept in numba's on-disk cache (beside this file, or in
+~/.cache/numba, or in NUMBA_CACHE_DIR), so later processes only load it: half a second for
+numba and LLVM to start, then milliseconds a loop. Each variant is a function of its
+own, with its own cache index and one signature: numba updates an index without a lock, so
+variants sharing one could, compiled by two processes at once, leave it pointing at each
+other's code.
 
 The loops index flat arrays with unsigned (np.uint64) offsets: numba then skips its
 negative-index check, which would keep LLVM from vectorizing the innermost loop (over the
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from types import FunctionType
 
 import numpy as np
 
@@ -66,10 +71,32 @@ def _numba():
     return numba
 
 
-@cache
-def _compiled(function):
-    """``function`` compiled by numba in nopython mode (at its first call), releasing the GIL."""
-    return _numba().njit(boundscheck=False, nogil=True)(function)
+# The compiled variants made so far, by (loop, variant name).
+_variants: dict = {}
+
+
+def _run(loop, variant: str, *args) -> None:
+    """Run ``loop`` on ``args`` through its compiled ``variant`` (a name for the dtype and
+    filter size, whose arguments always have the same types), compiling it on first use."""
+    compiled = _variants.get((loop, variant))
+    if compiled is None:
+        compiled = _variants[(loop, variant)] = _compile(loop, variant, args)
+    compiled(*args)
+
+
+def _compile(loop, variant: str, args):
+    """``loop`` compiled by numba in nopython mode, releasing the GIL, for the types of
+    ``args``, as a function named for ``variant`` (its cache files are its own), from numba's
+    on-disk cache where it can keep one."""
+    numba = _numba()
+    function = FunctionType(loop.__code__, loop.__globals__, loop.__name__, loop.__defaults__,
+                            loop.__closure__)
+    function.__qualname__ = f"{loop.__qualname__}_{variant}"
+    signature = numba.void(*(numba.typeof(arg) for arg in args))
+    try:
+        return numba.njit(signature, cache=True, boundscheck=False, nogil=True)(function)
+    except Exception:  # no writable cache directory, or an unreadable cache file
+        return numba.njit(signature, boundscheck=False, nogil=True)(function)
 
 
 def _applies(x: np.ndarray, dtypes=COMPILED_DTYPES) -> bool:
@@ -99,17 +126,19 @@ def depthwise_conv(xp: np.ndarray, w: np.ndarray, bias: np.ndarray | None, out_h
     # The loop reads bias[c] for every channel c.
     bias = np.broadcast_to(bias.reshape(-1), (channels,))
     out = np.empty((n, *out_hw, channels), xp.dtype)
-    _depthwise_loop(w.shape[1], w.shape[2])(
-        _operand(xp).reshape(n, xp.shape[1], -1), _operand(w[0]), _operand(bias, xp.dtype),
-        out.reshape(n, out_hw[0], -1),
-        strides[0], dilations[0], strides[1] * channels, dilations[1] * channels)
+    kernel_h, kernel_w = w.shape[1:3]
+    _run(_depthwise_loop(kernel_h, kernel_w), f"{kernel_h}x{kernel_w}_{xp.dtype}",
+         _operand(xp).reshape(n, xp.shape[1], -1), _operand(w[0]), _operand(bias, xp.dtype),
+         out.reshape(n, out_hw[0], -1),
+         *(int(step) for step in (strides[0], dilations[0], strides[1] * channels,
+                                  dilations[1] * channels)))
     return out
 
 
 @cache
 def _depthwise_loop(kernel_h: int, kernel_w: int):
-    """The compiled depthwise loop for a KH x KW filter (its tap loops are unrolled, so each
-    filter size is a loop of its own). Over the padded input with W and C folded into one
+    """The depthwise loop for a KH x KW filter (constants to numba, which unrolls the tap
+    loops: each filter size is a loop of its own). Over the padded input with W and C folded into one
     axis, x [N, HP, WP*C], it computes
 
         out[b, y, ox*C + c] = sum over taps (i, j) of
@@ -144,7 +173,7 @@ def _depthwise_loop(kernel_h: int, kernel_w: int):
                                     total += (x_flat[start + offset + channel]
                                               * w_flat[tap * tap_size + channel])
                         out_flat[first + channel] = total + bias[channel]
-    return _compiled(loop)
+    return loop
 
 
 def resize_bilinear(x: np.ndarray, rows, columns) -> np.ndarray | None:
@@ -155,8 +184,8 @@ def resize_bilinear(x: np.ndarray, rows, columns) -> np.ndarray | None:
         return None
     (y0, y1, dy), (x0, x1, dx) = rows, columns
     out = np.empty((x.shape[0], len(y0), len(x0), x.shape[3]), x.dtype)
-    _compiled(_resize_bilinear_loop)(
-        _operand(x), *(_operand(a) for a in (y0, y1, 1 - dy, dy, x0, x1, 1 - dx, dx)), out)
+    _run(_resize_bilinear_loop, str(x.dtype),
+         _operand(x), *(_operand(a) for a in (y0, y1, 1 - dy, dy, x0, x1, 1 - dx, dx)), out)
     return out
 
 
@@ -198,8 +227,8 @@ def prelu(x: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
         return None
     alpha = np.broadcast_to(alpha.reshape(-1), (channels,))
     out = np.empty(x.shape, x.dtype)
-    _compiled(_prelu_loop)(_operand(x).reshape(-1, channels), _operand(alpha, x.dtype),
-                           out.reshape(-1, channels))
+    _run(_prelu_loop, str(x.dtype), _operand(x).reshape(-1, channels),
+         _operand(alpha, x.dtype), out.reshape(-1, channels))
     return out
 
 

@@ -185,9 +185,27 @@ def test_without_a_usable_disk_cache_loops_compile_in_each_process(monkeypatch):
             raise RuntimeError("cannot cache function 'loop': no locator available")
         return numba.njit(signature, **options)
 
-    fake = SimpleNamespace(njit=njit, void=numba.void, typeof=numba.typeof, config=numba.config)
+    fake = SimpleNamespace(njit=njit, void=numba.void, typeof=numba.typeof,
+                           config=numba.config, core=numba.core)
     monkeypatch.setattr(compiled, "_numba", lambda: fake)
     monkeypatch.setattr(compiled, "_variants", {})
     x = np.array([[-2.0, 3.0]], np.float32)
-    np.testing.assert_array_equal(compiled.prelu(x, np.float32(0.5)), [[-1, 3]])
+    with pytest.warns(RuntimeWarning, match="numba cannot cache _prelu_loop_float32"):
+        np.testing.assert_array_equal(compiled.prelu(x, np.float32(0.5)), [[-1, 3]])
     assert tries == [True, False]
+
+
+def test_compiled_entry_points_refuse_what_would_leave_the_input():
+    x, w = np.ones((1, 4, 4, 2), np.float32), np.ones((1, 3, 3, 2), np.float32)
+    for out_hw, strides, dilations in (((3, 2), (1, 1), (1, 1)), ((2, 2), (2, 1), (1, 1)),
+                                       ((2, 2), (1, 1), (1, 2)), ((2, 2), (0, 1), (1, 1))):
+        with pytest.raises(ValueError, match="do not fit"):
+            compiled.depthwise_conv(x, w, None, out_hw, strides, dilations)
+    with pytest.raises(ValueError, match="do not fit"):  # a filter of other channels
+        compiled.depthwise_conv(x, np.ones((1, 3, 3, 3), np.float32), None, (2, 2), (1, 1),
+                                (1, 1))
+    taps = (np.array([0, 4], np.int32), np.array([1, 3], np.int32), np.ones(2, np.float32))
+    good = (np.array([0, 1], np.int32), np.array([1, 3], np.int32), np.ones(2, np.float32))
+    with pytest.raises(ValueError, match="out of range"):
+        compiled.resize_bilinear(x, taps, good)
+    assert compiled.resize_bilinear(x, good, good).shape == (1, 2, 2, 2)

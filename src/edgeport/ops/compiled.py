@@ -15,22 +15,25 @@ give the bits of LiteRT's BUILTIN_REF kernels; NumPy's depthwise einsum agrees w
 float rounding, its resize and PRELU to the bit.
 
 A loop is compiled for one variant (dtype, filter size) the first time a process needs it,
-about half a second each, and kept in numba's on-disk cache (beside this file, or in
-~/.cache/numba, or in NUMBA_CACHE_DIR), so later processes only load it: half a second for
-numba and LLVM to start, then milliseconds a loop. Each variant is a function of its
-own, with its own cache index and one signature: numba updates an index without a lock, so
-variants sharing one could, compiled by two processes at once, leave it pointing at each
-other's code.
+about half a second each, and kept in numba's on-disk cache (in NUMBA_CACHE_DIR if set, else
+beside this file, else in ~/.cache/numba), so later processes only load it: half a second for
+numba and LLVM to start, then milliseconds a loop. Each variant is a function of its own, with
+its own cache index and one signature: numba updates an index without a lock, so variants
+sharing one could, compiled by two processes at once, leave it pointing at each other's code.
+A variant's signature is fixed by its first call, so every call passes the same types: inputs
+C-contiguous and read-only (`_operand`), outputs fresh arrays, scalars Python ints.
 
 The loops index flat arrays with unsigned (np.uint64) offsets: numba then skips its
 negative-index check, which would keep LLVM from vectorizing the innermost loop (over the
-channels of one pixel). Every input goes in C-contiguous and read-only (`_operand`): numba
-compiles a loop once per argument type, and a writable array is a type of its own.
+channels of one pixel). They do not check bounds, so their entry points check that every index
+they will form is in range.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import warnings
 from functools import cache
 from types import FunctionType
 
@@ -63,16 +66,18 @@ def compiled_kernels_status() -> str:
 
 @cache
 def _numba():
-    """The numba module, or None when it is not installed (or cannot load with this NumPy)."""
+    """The numba module, or None when it is not installed or cannot load (with this NumPy)."""
     try:
         import numba
-    except ImportError:
+    except Exception:  # ImportError, or a broken install: NumPy's forms then run
         return None
     return numba
 
 
-# The compiled variants made so far, by (loop, variant name).
+# The compiled variants made so far, by (loop, variant name); a new one is compiled under the
+# lock, once, whichever threads ask for it.
 _variants: dict = {}
+_compiling = threading.Lock()
 
 
 def _run(loop, variant: str, *args) -> None:
@@ -80,7 +85,10 @@ def _run(loop, variant: str, *args) -> None:
     filter size, whose arguments always have the same types), compiling it on first use."""
     compiled = _variants.get((loop, variant))
     if compiled is None:
-        compiled = _variants[(loop, variant)] = _compile(loop, variant, args)
+        with _compiling:
+            compiled = _variants.get((loop, variant))
+            if compiled is None:
+                compiled = _variants[(loop, variant)] = _compile(loop, variant, args)
     compiled(*args)
 
 
@@ -95,7 +103,11 @@ def _compile(loop, variant: str, args):
     signature = numba.void(*(numba.typeof(arg) for arg in args))
     try:
         return numba.njit(signature, cache=True, boundscheck=False, nogil=True)(function)
-    except Exception:  # no writable cache directory, or an unreadable cache file
+    except numba.core.errors.NumbaError:  # the loop itself does not compile: a bug to see
+        raise
+    except Exception as error:  # no usable cache directory, or an unreadable cache file
+        warnings.warn(f"edgeport: numba cannot cache {function.__qualname__} ({error!r}); "
+                      "it is compiled again in each process", RuntimeWarning, stacklevel=2)
         return numba.njit(signature, boundscheck=False, nogil=True)(function)
 
 
@@ -107,7 +119,7 @@ def _applies(x: np.ndarray, dtypes=COMPILED_DTYPES) -> bool:
 
 def _operand(array: np.ndarray, dtype=None) -> np.ndarray:
     """``array`` as every compiled loop takes its inputs: C-contiguous, of ``dtype`` (its own
-    by default) and read-only, so that each loop compiles once per dtype."""
+    by default) and read-only (a view: the caller's array keeps its flags)."""
     array = np.ascontiguousarray(array, dtype).view()
     array.flags.writeable = False
     return array
@@ -118,15 +130,22 @@ def depthwise_conv(xp: np.ndarray, w: np.ndarray, bias: np.ndarray | None, out_h
     """DEPTHWISE_CONV_2D (multiplier 1) of the padded input ``xp`` [N, HP, WP, C] with the
     filter ``w`` [1, KH, KW, C], plus ``bias``: [N, OH, OW, C], or None where the compiled
     loop does not apply (numba off, other dtypes, an empty output). A bias that is not one
-    value per channel raises ValueError, as NumPy's broadcasting would."""
-    n, _, _, channels = xp.shape
+    value per channel raises ValueError, as NumPy's broadcasting would, and so does a
+    geometry whose windows would leave the input."""
+    n, height, width, channels = xp.shape
     if not _applies(xp) or w.dtype != xp.dtype or min(*out_hw) <= 0:
         return None
+    kernel_h, kernel_w = w.shape[1:3]
+    if w.shape != (1, kernel_h, kernel_w, channels) or min(*strides, *dilations) < 1 \
+            or (out_hw[0] - 1) * strides[0] + (kernel_h - 1) * dilations[0] >= height \
+            or (out_hw[1] - 1) * strides[1] + (kernel_w - 1) * dilations[1] >= width:
+        raise ValueError(f"depthwise windows of a {list(w.shape)} filter, strides {strides} "
+                         f"and dilations {dilations} do not fit a {list(xp.shape)} input for "
+                         f"a {list(out_hw)} output")
     bias = np.zeros(channels, xp.dtype) if bias is None else bias
     # The loop reads bias[c] for every channel c.
     bias = np.broadcast_to(bias.reshape(-1), (channels,))
     out = np.empty((n, *out_hw, channels), xp.dtype)
-    kernel_h, kernel_w = w.shape[1:3]
     _run(_depthwise_loop(kernel_h, kernel_w), f"{kernel_h}x{kernel_w}_{xp.dtype}",
          _operand(xp).reshape(n, xp.shape[1], -1), _operand(w[0]), _operand(bias, xp.dtype),
          out.reshape(n, out_hw[0], -1),
@@ -183,6 +202,10 @@ def resize_bilinear(x: np.ndarray, rows, columns) -> np.ndarray | None:
     if not _applies(x, RESIZE_DTYPES):
         return None
     (y0, y1, dy), (x0, x1, dx) = rows, columns
+    for taps, size, weights in ((y0, x.shape[1], dy), (y1, x.shape[1], dy),
+                                (x0, x.shape[2], dx), (x1, x.shape[2], dx)):
+        if len(taps) != len(weights) or len(taps) and not 0 <= taps.min() <= taps.max() < size:
+            raise ValueError(f"resize taps out of range for a {list(x.shape)} input")
     out = np.empty((x.shape[0], len(y0), len(x0), x.shape[3]), x.dtype)
     _run(_resize_bilinear_loop, str(x.dtype),
          _operand(x), *(_operand(a) for a in (y0, y1, 1 - dy, dy, x0, x1, 1 - dx, dx)), out)

@@ -147,7 +147,7 @@ def depthwise_conv(xp: np.ndarray, w: np.ndarray, bias: np.ndarray | None, out_h
     bias = np.broadcast_to(bias.reshape(-1), (channels,))
     out = np.empty((n, *out_hw, channels), xp.dtype)
     _run(_depthwise_loop(kernel_h, kernel_w), f"{kernel_h}x{kernel_w}_{xp.dtype}",
-         _operand(xp).reshape(n, xp.shape[1], -1), _operand(w[0]), _operand(bias, xp.dtype),
+         _operand(xp).reshape(n, height, -1), _operand(w[0]), _operand(bias, xp.dtype),
          out.reshape(n, out_hw[0], -1),
          *(int(step) for step in (strides[0], dilations[0], strides[1] * channels,
                                   dilations[1] * channels)))
@@ -157,8 +157,8 @@ def depthwise_conv(xp: np.ndarray, w: np.ndarray, bias: np.ndarray | None, out_h
 @cache
 def _depthwise_loop(kernel_h: int, kernel_w: int):
     """The depthwise loop for a KH x KW filter (constants to numba, which unrolls the tap
-    loops: each filter size is a loop of its own). Over the padded input with W and C folded into one
-    axis, x [N, HP, WP*C], it computes
+    loops: each filter size is a loop of its own). Over the padded input with W and C folded
+    into one axis, x [N, HP, WP*C], it computes
 
         out[b, y, ox*C + c] = sum over taps (i, j) of
                               x[b, y*stride_h + i*dilation_h, ox*col_step + j*tap_step + c]

@@ -43,10 +43,9 @@ class Pool2D(OpDef):
         Sums go along W first, then along H (row sums, then their sum); a max, exact in any
         order, goes along H first, whose passes run over whole contiguous rows of the full
         input, leaving the W passes (runs of C) the smaller array: 20% faster on 2x2 pools.
-        A window over the whole image (global pooling) is reduced
-        over H (whole rows at a time), then over W: two-level sums as well (in the other
-        order, so a float average may differ in the last bit), 20x faster than combining its
-        taps one by one.
+        A window over the whole image (global pooling) is reduced over H (whole rows at a
+        time), then over W: two-level sums as well (in the other order, so a float average may
+        differ in the last bit), 20x faster than combining its taps one by one.
         """
         out_hw, pads = _geometry(attrs, x.shape)
         kernel = (attrs["filter_height"], attrs["filter_width"])

@@ -87,12 +87,11 @@ def quantized_mean(reducer: _Reducer, op, graph):
 @register_op("MEAN")
 class Mean(_Reducer):
     def reduce(self, x, axes):
+        count = math.prod(x.shape[a] for a in axes)
         # Integer means truncate the quotient toward zero, as C's division does.
         if np.issubdtype(x.dtype, np.integer):
-            count = max(int(np.prod([x.shape[a] for a in axes], dtype=np.int64)), 1)
             total = np.sum(x, axis=axes, dtype=np.int64)
-            return np.sign(total) * (np.abs(total) // count)
-        count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+            return np.sign(total) * (np.abs(total) // max(count, 1))
         with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as np.mean's
             return reduce_axes(np.add, x, axes, dtype=x.dtype) / x.dtype.type(count)
 

@@ -9,8 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgeport.export.tflite import write_tflite
 from edgeport.graph import Graph, QuantParams
+from edgeport.ops.registry import is_traceable
+from edgeport.shapes import bind_kernels
 from tests.opmodels import Const, Input, assert_matches_litert, op_graph
+from tests.oracles.litert import run_edgeport_jax
 
 
 @dataclass
@@ -55,9 +59,23 @@ def assert_bit_exact(graph: Graph, inputs: list | None = None, seed: int = 0,
                      reference: bool = True):
     """Run ``graph`` in LiteRT (BUILTIN_REF; the default resolver with ``reference`` False,
     for data-movement ops whose version BUILTIN_REF lacks) and in edgeport: outputs must be
-    equal."""
+    equal. Where the op's integer kernel is traceable, edgeport's jax backend must run it in
+    jax and give the same bits."""
     inputs = random_quantized(graph, seed) if inputs is None else inputs
-    return assert_matches_litert(graph, inputs, rtol=0, atol=0, reference=reference)
+    actual = assert_matches_litert(graph, inputs, rtol=0, atol=0, reference=reference)
+    if all(is_traceable(kernel) for kernel in bind_kernels(graph).values()):
+        assert_jax_equals(graph, inputs, actual)
+    return actual
+
+
+def assert_jax_equals(graph: Graph, inputs: list, expected: list) -> None:
+    """The jax backend runs every op of ``graph`` in jax and its outputs equal ``expected``
+    (the NumPy interpreter's) in dtype and value."""
+    outputs, report = run_edgeport_jax(write_tflite(graph), inputs)
+    assert {p.kernel for p in report.ops} == {"jax"}, report.ops
+    for got, want in zip(outputs, expected):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
 
 
 def weights_int8(rng, shape, axis: int | None, scale_range=(1e-3, 2e-2)):

@@ -1,6 +1,10 @@
 """TFLite's integer arithmetic, bit-exact: the rounding and fixed-point multipliers of its
 reference kernels (tensorflow/lite/kernels/internal/common.h, quantization_util.cc, and
 gemmlowp's fixedpoint.h). See shared/reference/tflite.md §2 for the arithmetic.
+
+The functions on arrays take NumPy or jax arrays alike (`array_namespace`): the jax backend
+traces the integer kernels built on them, with jax's 64-bit types on, so its integer results are
+the NumPy interpreter's to the bit.
 """
 
 from __future__ import annotations
@@ -10,14 +14,37 @@ import math
 import numpy as np
 
 
+def array_namespace(*arrays):
+    """The library of ``arrays``: jax.numpy when one of them is a jax array (or a tracer of
+    one), else NumPy. Kernels written against it run in both backends."""
+    for array in arrays:
+        if not isinstance(array, (np.ndarray, np.generic)) and \
+                hasattr(array, "__array_namespace__"):
+            return array.__array_namespace__()
+    return np
+
+
 def round_half_away(x: np.ndarray) -> np.ndarray:
     """TfLiteRound (std::round) on a float array: halves round away from zero, exactly.
 
     ``floor(x + 0.5)`` would be wrong in float32: 0.49999997 + 0.5 rounds to 1.
     """
-    whole = np.trunc(x)
-    step = np.where(np.abs(x - whole) >= 0.5, np.sign(x), 0).astype(whole.dtype)
+    xp = array_namespace(x)
+    whole = xp.trunc(x)
+    step = xp.where(xp.abs(x - whole) >= 0.5, xp.sign(x), 0).astype(whole.dtype)
     return whole + step
+
+
+def divide(x, divisor):
+    """``x / divisor`` rounded once, as C++ divides. XLA rewrites a division by a broadcast
+    value into a multiplication by its reciprocal, which rounds twice (2% of QUANTIZE's
+    exact-half inputs then land one step off); an optimization barrier keeps the division."""
+    xp = array_namespace(x)
+    if xp is np:
+        return x / divisor
+    from jax import lax
+
+    return x / lax.optimization_barrier(xp.broadcast_to(xp.asarray(divisor), x.shape))
 
 
 def quantize_multiplier(real: float) -> tuple[int, int]:
@@ -40,7 +67,8 @@ INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 def wrap_int32(x: np.ndarray) -> np.ndarray:
     """Values as C++ int32 arithmetic leaves them (two's complement wrap-around), in int64."""
-    return (np.asarray(x, np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)
+    xp = array_namespace(x)
+    return (xp.asarray(x, dtype=xp.int64) + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
 def saturating_rounding_doubling_high_mul(a, b) -> np.ndarray:
@@ -48,18 +76,20 @@ def saturating_rounding_doubling_high_mul(a, b) -> np.ndarray:
     ``(a * b + nudge) / 2**31`` with ``nudge = 2**30`` for a non-negative product and
     ``1 - 2**30`` otherwise, C division truncating toward zero; INT32_MIN * INT32_MIN, the one
     overflow, saturates to INT32_MAX."""
-    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    xp = array_namespace(a, b)
+    a, b = xp.asarray(a, dtype=xp.int64), xp.asarray(b, dtype=xp.int64)
     product = a * b
-    nudged = product + np.where(product >= 0, 1 << 30, 1 - (1 << 30))
-    high = np.sign(nudged) * (np.abs(nudged) >> 31)
-    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, high)
+    nudged = product + xp.where(product >= 0, 1 << 30, 1 - (1 << 30))
+    high = xp.sign(nudged) * (xp.abs(nudged) >> 31)
+    return xp.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, high)
 
 
 def rounding_divide_by_pot(x, exponent) -> np.ndarray:
     """gemmlowp's RoundingDivideByPOT: ``x / 2**exponent`` rounded half away from zero
     (``exponent`` may be an array, one per element or channel)."""
-    x, exponent = np.asarray(x, np.int64), np.asarray(exponent, np.int64)
-    mask = (np.int64(1) << exponent) - 1
+    xp = array_namespace(x, exponent)
+    x, exponent = xp.asarray(x, dtype=xp.int64), xp.asarray(exponent, dtype=xp.int64)
+    mask = (xp.ones_like(exponent) << exponent) - 1
     threshold = (mask >> 1) + (x < 0)
     return (x >> exponent) + ((x & mask) > threshold)
 
@@ -68,10 +98,11 @@ def multiply_by_quantized_multiplier(x, multiplier, shift) -> np.ndarray:
     """MultiplyByQuantizedMultiplier (common.h, double rounding): ``x * 2**max(shift, 0)`` as
     int32, SaturatingRoundingDoublingHighMul by the Q31 ``multiplier``, then RoundingDivideByPOT
     by ``max(-shift, 0)``. ``multiplier`` and ``shift`` may be per-element/channel arrays."""
-    shift = np.asarray(shift, np.int64)
-    shifted = wrap_int32(np.asarray(x, np.int64) << np.maximum(shift, 0))
+    xp = array_namespace(x, shift)
+    shift = xp.asarray(shift, dtype=xp.int64)
+    shifted = wrap_int32(xp.asarray(x, dtype=xp.int64) << xp.maximum(shift, 0))
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier),
-                                  np.maximum(-shift, 0))
+                                  xp.maximum(-shift, 0))
 
 
 def quantize_multipliers(reals) -> tuple[np.ndarray, np.ndarray]:
@@ -88,8 +119,9 @@ def saturating_left_shift(x, exponent: int) -> np.ndarray:
     """SaturatingRoundingMultiplyByPOT with a positive exponent: ``x << exponent``, saturated
     to the int32 range."""
     threshold = (1 << (31 - exponent)) - 1
-    x = np.asarray(x, np.int64)
-    return np.where(x > threshold, INT32_MAX, np.where(x < -threshold, INT32_MIN, x << exponent))
+    xp = array_namespace(x)
+    x = xp.asarray(x, dtype=xp.int64)
+    return xp.where(x > threshold, INT32_MAX, xp.where(x < -threshold, INT32_MIN, x << exponent))
 
 
 def exp_on_interval_between_negative_one_quarter_and_0_excl(a: np.ndarray) -> np.ndarray:
@@ -110,7 +142,8 @@ def exp_on_negative_values(a: np.ndarray, integer_bits: int) -> np.ndarray:
     """gemmlowp exp_on_negative_values: exp(a) as a FixedPoint<0> for a FixedPoint<I> a <= 0,
     by exp on [-1/4, 0) times a barrel shifter of exp(-2**k) constants."""
     fractional_bits = 31 - integer_bits
-    a = np.asarray(a, np.int64)
+    xp = array_namespace(a)
+    a = xp.asarray(a, dtype=xp.int64)
     one_quarter = 1 << (fractional_bits - 2)
     a_mod_quarter_minus_one_quarter = (a & (one_quarter - 1)) - one_quarter
     result = exp_on_interval_between_negative_one_quarter_and_0_excl(
@@ -121,19 +154,19 @@ def exp_on_negative_values(a: np.ndarray, integer_bits: int) -> np.ndarray:
     for exponent, multiplier in barrel:  # multiplier = exp(-2**exponent) in Q0.31
         if integer_bits > exponent:
             bit = (remainder & (1 << (fractional_bits + exponent))) != 0
-            result = np.where(bit, saturating_rounding_doubling_high_mul(result, multiplier),
+            result = xp.where(bit, saturating_rounding_doubling_high_mul(result, multiplier),
                               result)
     if integer_bits > 5:
-        result = np.where(a < -(1 << (36 - integer_bits)), 0, result)
-    return np.where(a == 0, INT32_MAX, result)
+        result = xp.where(a < -(1 << (36 - integer_bits)), 0, result)
+    return xp.where(a == 0, INT32_MAX, result)
 
 
 def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
     """gemmlowp one_over_one_plus_x_for_x_in_0_1: 1 / (1 + a) for a FixedPoint<0> a in [0, 1),
     by three Newton-Raphson steps in FixedPoint<2>, as a FixedPoint<0>."""
-    mul = saturating_rounding_doubling_high_mul
-    total = np.asarray(a, np.int64) + INT32_MAX  # RoundingHalfSum(a, One)
-    half_denominator = np.sign(total + 0.5).astype(np.int64) * ((np.abs(total) + 1) >> 1)
+    mul, xp = saturating_rounding_doubling_high_mul, array_namespace(a)
+    total = xp.asarray(a, dtype=xp.int64) + INT32_MAX  # RoundingHalfSum(a, One)
+    half_denominator = xp.where(total >= 0, 1, -1) * ((xp.abs(total) + 1) >> 1)
     x = 1515870810 + mul(half_denominator, -1010580540)  # 48/17 - 32/17 * d
     for _ in range(3):
         one_minus_half_denominator_times_x = (1 << 29) - mul(half_denominator, x)
@@ -142,14 +175,12 @@ def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
 
 
 def count_leading_zeros32(x: np.ndarray) -> np.ndarray:
-    """CountLeadingZeros of non-negative int32 values."""
-    x = np.asarray(x, np.int64)
-    bits = np.zeros(x.shape, np.int64)
-    nonzero = x > 0
-    bits[nonzero] = np.floor(np.log2(x[nonzero])).astype(np.int64)
-    # log2 in float may round up just below a power of two: correct by one where it did.
-    bits -= (np.int64(1) << bits) > np.where(nonzero, x, 1)
-    return np.where(nonzero, 31 - bits, 32)
+    """CountLeadingZeros of non-negative int32 values: 32 minus their bit length, the number
+    of powers of two 2**0 .. 2**30 at or below them (exact, unlike a float log2)."""
+    xp = array_namespace(x)
+    x = xp.asarray(x, dtype=xp.int64)
+    bit_length = sum((x >= (1 << k)).astype(xp.int64) for k in range(31))
+    return 32 - bit_length
 
 
 def calculate_input_radius(integer_bits: int, left_shift: int, total_signed_bits: int = 31):

@@ -9,6 +9,7 @@ from edgeport.fixedpoint import round_half_away
 from edgeport.shapes import bind_kernels
 from tests.opmodels import assert_matches_litert
 from tests.oracles.litert import run_edgeport
+from tests.quantmodels import assert_jax_equals
 
 INT_TYPES = [np.int8, np.uint8, np.int16]
 
@@ -22,6 +23,13 @@ def quant_graph(op_type, shape, in_dtype, out_dtype, in_quant=None, out_quant=No
     graph.add_op(Op(op_type, ["x"], ["y"]))
     graph.inputs, graph.outputs = ["x"], ["y"]
     return graph
+
+
+def assert_matches_litert_and_jax(graph, inputs, **tolerances):
+    """LiteRT's results, and edgeport's jax backend (the kernel traced) gives NumPy's bits."""
+    outputs = assert_matches_litert(graph, inputs, **tolerances)
+    assert_jax_equals(graph, inputs, outputs)
+    return outputs
 
 
 def per_tensor(scale, zero_point):
@@ -46,7 +54,7 @@ def test_dequantize_per_tensor_matches_litert(dtype, scale, zero_point):
     graph = quant_graph("DEQUANTIZE", (1, 2 ** np.iinfo(dtype).bits if dtype != np.int16
                                        else 4096), dtype, np.float32,
                         in_quant=per_tensor(scale, zero_point))
-    (out,) = assert_matches_litert(graph, [all_values(dtype)], rtol=0, atol=0)
+    (out,) = assert_matches_litert_and_jax(graph, [all_values(dtype)], rtol=0, atol=0)
     assert out.dtype == np.float32
 
 
@@ -87,7 +95,7 @@ def test_dequantize_per_axis_runtime_matches_litert(dtype, axis):
     quant = QuantParams(rng.uniform(1e-3, 0.1, shape[axis]), zero_points, axis=axis)
     graph = quant_graph("DEQUANTIZE", shape, dtype, np.float32, in_quant=quant)
     x = rng.integers(np.iinfo(dtype).min, np.iinfo(dtype).max + 1, shape).astype(dtype)
-    assert_matches_litert(graph, [x], rtol=0, atol=0)
+    assert_matches_litert_and_jax(graph, [x], rtol=0, atol=0)
 
 
 def test_dequantize_float16_constant_matches_litert():
@@ -119,7 +127,7 @@ def test_quantize_per_tensor_matches_litert(dtype, scale, zero_point):
         (rng.integers(-300, 300, 1000) + 0.5) * scale,   # exact halves: away from zero
         rng.uniform(-3, 3, 1000),
     ]).astype(np.float32).reshape(3, 1000)
-    assert_matches_litert(graph, [x])
+    assert_matches_litert_and_jax(graph, [x])
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8])
@@ -130,13 +138,13 @@ def test_quantize_per_axis_matches_litert(dtype, axis):
     zero_points = rng.integers(-10, 10, shape[axis]) + (128 if dtype == np.uint8 else 0)
     quant = QuantParams(rng.uniform(0.01, 0.1, shape[axis]), zero_points, axis=axis)
     graph = quant_graph("QUANTIZE", shape, np.float32, dtype, out_quant=quant)
-    assert_matches_litert(graph, [rng.uniform(-8, 8, shape).astype(np.float32)])
+    assert_matches_litert_and_jax(graph, [rng.uniform(-8, 8, shape).astype(np.float32)])
 
 
 def test_quantize_rounds_halves_away_from_zero():
     graph = quant_graph("QUANTIZE", (1, 6), np.float32, np.int8, out_quant=per_tensor(1.0, 0))
     x = np.array([[-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]], np.float32)
-    (out,) = assert_matches_litert(graph, [x])
+    (out,) = assert_matches_litert_and_jax(graph, [x])
     np.testing.assert_array_equal(out, [[-3, -2, -1, 1, 2, 3]])
 
 
@@ -158,7 +166,7 @@ def test_requantize_8bit_matches_litert(in_dtype, out_dtype, in_zero, out_zero, 
     graph = quant_graph("QUANTIZE", (1, 256), in_dtype, out_dtype,
                         in_quant=per_tensor(scales[0], in_zero),
                         out_quant=per_tensor(scales[1], out_zero))
-    assert_matches_litert(graph, [all_values(in_dtype)])
+    assert_matches_litert_and_jax(graph, [all_values(in_dtype)])
 
 
 @pytest.mark.parametrize("scales", [(1e-3, 1e-3), (1e-3, 3.7e-3), (2e-4, 1e-4)])
@@ -167,7 +175,7 @@ def test_requantize_int16_matches_litert(out_dtype, out_zero, scales):
     graph = quant_graph("QUANTIZE", (1, 4096), np.int16, out_dtype,
                         in_quant=per_tensor(scales[0], 0),
                         out_quant=per_tensor(scales[1], out_zero))
-    assert_matches_litert(graph, [all_values(np.int16)])
+    assert_matches_litert_and_jax(graph, [all_values(np.int16)])
 
 
 @pytest.mark.parametrize("in_dtype,out_dtype", [(np.int8, np.int16), (np.int16, np.uint8),
@@ -191,6 +199,7 @@ def test_dequantize_quantize_round_trip_in_edgeport():
     x = all_values(np.int8)
     (out,) = run_edgeport(write_tflite(graph), [x])
     np.testing.assert_array_equal(out, x)
+    assert_jax_equals(graph, [x], [out])
 
 
 # --- versions ---------------------------------------------------------------------------------

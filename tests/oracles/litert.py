@@ -27,6 +27,14 @@ def run_edgeport(model: bytes, inputs: list[np.ndarray]):
     return _run(EdgeportInterpreter(model_content=model), inputs)
 
 
+def run_edgeport_jax(model: bytes, inputs: list[np.ndarray]):
+    """edgeport's jax backend on the CPU: (outputs, its placement report)."""
+    from edgeport.lite import Interpreter as EdgeportInterpreter
+
+    interpreter = EdgeportInterpreter(model_content=model, backend="jax")
+    return _run(interpreter, inputs), interpreter.placement_report()
+
+
 def _run(interpreter, inputs):
     from edgeport.lite.interpreter import feed_inputs
 

@@ -1,6 +1,7 @@
 """The mediapipe corpus quantized to full int8 with generated calibration data: every model
 converts, loads and runs in LiteRT, and edgeport's outputs equal LiteRT's reference kernels'
-bit for bit (ops without an int8 kernel stay float between QUANTIZE and DEQUANTIZE)."""
+bit for bit (ops without an int8 kernel stay float between QUANTIZE and DEQUANTIZE), on the
+NumPy interpreter and, every op traced, on the jax backend."""
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from edgeport.frontends.tflite import read_tflite
 from edgeport.lite import Optimize, TFLiteConverter
 from edgeport.ops import get_op
 from tests.corpus import mediapipe_model, runnable_model_names
-from tests.oracles.litert import run_edgeport, run_litert
+from tests.oracles.litert import run_edgeport, run_edgeport_jax, run_litert
 
 
 def input_shapes(path):
@@ -39,6 +40,10 @@ def test_corpus_model_int8(name, monkeypatch):
     assert len(int8_ops) > len(graph.ops) // 2
     x = [rng.uniform(0, 1, s).astype(np.float32) for s in shapes]
     got = run_edgeport(q, x)
+    got_jax, report = run_edgeport_jax(q, x)
+    assert {p.kernel for p in report.ops} == {"jax"}
+    for g, j in zip(got, got_jax):
+        np.testing.assert_array_equal(j, g)
     if any(op.type == "DEPTH_TO_SPACE" for op in int8_ops):
         # BUILTIN_REF registers DEPTH_TO_SPACE at version 1 only, though its kernel moves int8
         # data at any version; the file rightly says 2 (op_version.cc). So that the reference

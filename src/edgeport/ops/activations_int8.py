@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from ..fixedpoint import array_namespace, multiply_by_quantized_multiplier, quantize_multiplier
 from ..graph import Graph, Op
 from .quantized import activation_range, lookup_kernel, scale_zero
+from .registry import traceable
 
 
 def _in_out(op: Op, graph: Graph):
@@ -27,7 +28,7 @@ def _in_out(op: Op, graph: Graph):
 
 def _clamp_to(values, op: Op, graph: Graph):
     info = np.iinfo(graph.tensors[op.outputs[0]].dtype)
-    return np.clip(values, info.min, info.max)
+    return array_namespace(values).clip(values, info.min, info.max)
 
 
 def relu_kernel(op: Op, graph: Graph, activation: str):
@@ -153,10 +154,11 @@ def prelu_kernel(op: Op, graph: Graph):
 
     def kernel(inputs):
         x, alpha = inputs
+        xp = array_namespace(x, alpha)
         d = x.astype(np.int64) - z_in
-        a = np.broadcast_to(alpha.astype(np.int64) - z_alpha, d.shape)
-        scaled = np.where(d >= 0, multiply_by_quantized_multiplier(d, m_pos, shift_pos),
+        a = xp.broadcast_to(alpha.astype(np.int64) - z_alpha, d.shape)
+        scaled = xp.where(d >= 0, multiply_by_quantized_multiplier(d, m_pos, shift_pos),
                           multiply_by_quantized_multiplier(d * a, m_neg, shift_neg))
         return [_clamp_to(z_out + scaled, op, graph).astype(x.dtype)]
 
-    return kernel
+    return traceable(kernel)

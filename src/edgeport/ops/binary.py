@@ -18,7 +18,7 @@ from .common import fold_channels
 from .options import Activation, Bool, Options
 from .quantized import activation_range, requantize, scale_zero
 from .quantized_kernels import squared_difference_kernel
-from .registry import OpDef, register_op
+from .registry import OpDef, register_op, traceable
 
 
 class BinaryOp(OpDef):
@@ -130,7 +130,7 @@ def add_sub_kernel(op: Op, graph: Graph, sign: int):
                                              m2, shift2)
         return [requantize(a + sign * b, m_out, shift_out, z_out, low, high, dtype)]
 
-    return kernel
+    return traceable(kernel)
 
 
 def mul_kernel(op: Op, graph: Graph):
@@ -146,7 +146,7 @@ def mul_kernel(op: Op, graph: Graph):
         product = (inputs[0].astype(np.int64) - z1) * (inputs[1].astype(np.int64) - z2)
         return [requantize(product, multiplier, shift, z_out, low, high, dtype)]
 
-    return kernel
+    return traceable(kernel)
 
 
 @register_op("ADD")

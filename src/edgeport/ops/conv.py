@@ -178,7 +178,7 @@ class Conv2D(OpDef):
 
     def prepare_integer(self, op, graph):
         # reference_integer_ops::ConvPerChannel (conv.cc Prepare: per-channel multipliers)
-        return weighted_sum_kernel(self.run_float, op, graph, data=0, weights=1, bias=2)
+        return weighted_sum_kernel(self, op, graph, data=0, weights=1, bias=2)
 
     def version(self, op, graph):
         x, w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
@@ -300,7 +300,7 @@ class DepthwiseConv2D(OpDef):
 
     def prepare_integer(self, op, graph):
         # reference_integer_ops::DepthwiseConvPerChannel (depthwise_conv.cc Prepare)
-        return weighted_sum_kernel(self.run_float, op, graph, data=0, weights=1, bias=2)
+        return weighted_sum_kernel(self, op, graph, data=0, weights=1, bias=2)
 
     def version(self, op, graph):
         if all_of(op, graph, np.int16):
@@ -363,7 +363,7 @@ class TransposeConv(OpDef):
     def prepare_integer(self, op, graph):
         # reference_integer_ops::TransposeConv: int32 scatter-accumulation, then per channel
         # bias, multiplier and clamp (transpose_conv.cc Prepare: per-channel multipliers)
-        return weighted_sum_kernel(self.run_float, op, graph, data=2, weights=1, bias=3)
+        return weighted_sum_kernel(self, op, graph, data=2, weights=1, bias=3)
 
     def version(self, op, graph):
         if op.attrs.get("fused_activation_function", "NONE") != "NONE":

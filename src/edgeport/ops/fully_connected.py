@@ -47,7 +47,7 @@ class FullyConnected(OpDef):
         # int8 as LiteRT's BUILTIN_REF actually rounds it: once, in double.
         per_tensor = not per_channel(graph, op.inputs[1])
         int8 = graph.tensors[op.outputs[0]].dtype == np.int8
-        return weighted_sum_kernel(self.run_float, op, graph, data=0, weights=1, bias=2,
+        return weighted_sum_kernel(self, op, graph, data=0, weights=1, bias=2,
                                    float_product=per_tensor, double_rescale=int8)
 
     def version(self, op, graph):

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..fixedpoint import array_namespace
 from .options import Options
-from .registry import OpDef, register_op
+from .registry import OpDef, register_op, traceable
 from .reshape import dtype_version, input_tensor
 
 
@@ -58,12 +59,20 @@ class Pad(_PadBase):
     def prepare_integer(self, op, graph):
         # pad.cc: a quantized PAD fills with the output's zero point (the real value 0).
         zero = int(graph.tensors[op.outputs[0]].quant.zero_point[0])
-        return lambda inputs: [pad(inputs[0], inputs[1], zero)]
 
-    def run_jax(self, attrs, x, paddings):
+        def kernel(inputs):
+            x, paddings = inputs
+            if array_namespace(x) is np:
+                return [pad(x, paddings, zero)]
+            return [self.run_jax(op.attrs, x, paddings, zero)]
+
+        return traceable(kernel)
+
+    def run_jax(self, attrs, x, paddings, value=0):
         import jax.numpy as jnp
 
-        return jnp.pad(x, np.asarray(paddings, dtype=np.int64).reshape(x.ndim, 2))
+        return jnp.pad(x, np.asarray(paddings, dtype=np.int64).reshape(x.ndim, 2),
+                       constant_values=value)
 
 
 @register_op("PADV2")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..fixedpoint import array_namespace
 from .conv import conv_geometry, pad_nhwc, strides_of, tap_slice
 from .options import Activation, Int, Options, Padding
 from .quantized import activation_range
-from .registry import OpDef, register_op
+from .registry import OpDef, register_op, traceable
 
 POOL_OPTIONS = Options("Pool2DOptions", padding=Padding, stride_w=Int, stride_h=Int,
                        filter_width=Int, filter_height=Int,
@@ -63,6 +64,15 @@ class Pool2D(OpDef):
                 combine(result, tap, out=result)
         return result, pads
 
+    def reduce_either(self, attrs, x, pad_value, kind: str):
+        """`reduce` of a NumPy array or `reduce_jax` of a jax one (the integer kernels run in
+        both backends); ``kind`` is "max" or "add"."""
+        if array_namespace(x) is np:
+            return self.reduce(attrs, x, pad_value, np.maximum if kind == "max" else np.add)
+        from jax import lax
+
+        return self.reduce_jax(attrs, x, pad_value, lax.max if kind == "max" else lax.add)
+
     def reduce_jax(self, attrs, x, pad_value: float, combine):
         """`reduce` in jax: one lax.reduce_window (``combine`` is lax.max or lax.add)."""
         from jax import lax
@@ -101,10 +111,10 @@ class MaxPool2D(Pool2D):
 
         def kernel(inputs):
             x = inputs[0]
-            return [np.clip(self.reduce(attrs, x, np.iinfo(x.dtype).min, np.maximum)[0],
-                            low, high)]
+            pooled = self.reduce_either(attrs, x, np.iinfo(x.dtype).min, "max")[0]
+            return [array_namespace(x).clip(pooled, low, high)]
 
-        return kernel
+        return traceable(kernel)
 
 
 @register_op("AVERAGE_POOL_2D")
@@ -138,16 +148,18 @@ class AveragePool2D(Pool2D):
 
         def kernel(inputs):
             x = inputs[0]
-            total, ((top, _), (left, _)) = self.reduce(attrs, x.astype(np.int64), 0, np.add)
+            total, ((top, _), (left, _)) = self.reduce_either(attrs, x.astype(np.int64), 0,
+                                                              "add")
             count = np.outer(
                 _in_image_taps(x.shape[1], total.shape[1], attrs["filter_height"],
                                attrs["stride_h"], top),
                 _in_image_taps(x.shape[2], total.shape[2], attrs["filter_width"],
                                attrs["stride_w"], left))[:, :, None]
-            rounded = np.sign(total) * ((np.abs(total) + count // 2) // count)
-            return [np.clip(rounded, low, high).astype(x.dtype)]
+            xp = array_namespace(x)
+            rounded = xp.sign(total) * ((xp.abs(total) + count // 2) // count)
+            return [xp.clip(rounded, low, high).astype(x.dtype)]
 
-        return kernel
+        return traceable(kernel)
 
 
 def _in_image_taps(in_size, out_size, filter_size, stride, pad_before) -> np.ndarray:

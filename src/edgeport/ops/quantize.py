@@ -15,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, round_half_away
+from ..fixedpoint import (array_namespace, divide, multiply_by_quantized_multiplier,
+                          quantize_multiplier, round_half_away)
 from ..graph import QuantParams
 from .options import Options
 from .quantized import quant_of
-from .registry import OpDef, register_op
+from .registry import OpDef, register_op, traceable
 
 QUANTIZED_TYPES = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
 
@@ -50,11 +51,12 @@ def quantize(x: np.ndarray, quant: QuantParams, dtype: np.dtype) -> np.ndarray:
     if quant.per_axis:
         scale = axis_view(scale, quant.axis, x.ndim)
         zero_point = axis_view(zero_point, quant.axis, x.ndim)
-    info = np.iinfo(dtype)
+    info, xp = np.iinfo(dtype), array_namespace(x)
     # Clamp before the integer cast: TFLite's cast of an out-of-range float is undefined, and
     # any value past the int range clamps to the same end anyway.
-    rounded = np.clip(round_half_away(x.astype(np.float32) / scale), -2.0 ** 31, 2.0 ** 31 - 1)
-    return np.clip(rounded.astype(np.int64) + zero_point, info.min, info.max).astype(dtype)
+    quotient = divide(x.astype(np.float32), scale)
+    rounded = xp.clip(round_half_away(quotient), -2.0 ** 31, 2.0 ** 31 - 1)
+    return xp.clip(rounded.astype(np.int64) + zero_point, info.min, info.max).astype(dtype)
 
 
 @register_op("DEQUANTIZE")
@@ -71,7 +73,7 @@ class Dequantize(OpDef):
             raise UnsupportedOpError(f"{op.label}: cannot dequantize {dtype} (takes int8, "
                                      "uint8, int16 or float16)")
         quant = quant_of(op, graph, op.inputs[0])
-        return lambda inputs: [dequantize(inputs[0], quant)]
+        return traceable(lambda inputs: [dequantize(inputs[0], quant)])
 
     def version(self, op, graph):
         source = graph.tensors[op.inputs[0]]
@@ -96,7 +98,7 @@ class Quantize(OpDef):
                                      "int8, uint8 or int16)")
         out_quant = quant_of(op, graph, op.outputs[0])
         if source.dtype == np.float32:
-            return lambda inputs: [quantize(inputs[0], out_quant, target.dtype)]
+            return traceable(lambda inputs: [quantize(inputs[0], out_quant, target.dtype)])
         requantizable = ({np.dtype(np.int8), np.dtype(np.uint8)} if source.dtype != np.int16
                          else {np.dtype(np.int8), np.dtype(np.int16)})
         if source.dtype not in QUANTIZED_TYPES or target.dtype not in requantizable:
@@ -115,9 +117,10 @@ class Quantize(OpDef):
         def requantize(inputs):
             centered = inputs[0].astype(np.int64) - in_zero
             scaled = multiply_by_quantized_multiplier(centered, multiplier, shift) + out_zero
-            return [np.clip(scaled, info.min, info.max).astype(target.dtype)]
+            return [array_namespace(scaled).clip(scaled, info.min, info.max)
+                    .astype(target.dtype)]
 
-        return requantize
+        return traceable(requantize)
 
     def version(self, op, graph):
         quant = graph.tensors[op.outputs[0]].quant

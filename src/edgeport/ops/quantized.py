@@ -23,8 +23,10 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multipliers, round_half_away
+from ..fixedpoint import (array_namespace, multiply_by_quantized_multiplier,
+                          quantize_multipliers, round_half_away)
 from ..graph import Graph, Op, QuantParams
+from .registry import OpDef, traceable
 
 
 def quant_of(op: Op, graph: Graph, name: str) -> QuantParams:
@@ -67,10 +69,10 @@ def requantize(acc: np.ndarray, multiplier, shift, zero: int, low: int, high: in
                dtype) -> np.ndarray:
     """The output stage: ``clamp(MultiplyByQuantizedMultiplier(acc) + zero, low, high)``."""
     scaled = multiply_by_quantized_multiplier(acc, multiplier, shift) + zero
-    return np.clip(scaled, low, high).astype(dtype)
+    return array_namespace(scaled).clip(scaled, low, high).astype(dtype)
 
 
-def weighted_sum_kernel(float_kernel: Callable, op: Op, graph: Graph, data: int, weights: int,
+def weighted_sum_kernel(definition: OpDef, op: Op, graph: Graph, data: int, weights: int,
                         bias: int | None, float_product: bool = False,
                         double_rescale: bool = False):
     """The integer kernel of an op computing ``sum(w * x) + bias`` per output channel (the
@@ -125,15 +127,15 @@ def weighted_sum_kernel(float_kernel: Callable, op: Op, graph: Graph, data: int,
         args[weights] = w_centered if w_centered is not None else center_weights(inputs[weights])
         if bias_name is not None:
             args[bias] = None
-        acc = float_kernel(op.attrs, *args).astype(np.int64)
+        acc = definition.kernel_for(inputs[data])(op.attrs, *args).astype(np.int64)
         if bias_name is not None:
-            acc += (b_const if b_const is not None else inputs[bias]).astype(np.int64)
+            acc = acc + (b_const if b_const is not None else inputs[bias]).astype(np.int64)
         if double_rescale:
             out = round_half_away(acc * rescale).astype(np.int64) + y_zero
-            return [np.clip(out, low, high).astype(dtype)]
+            return [array_namespace(out).clip(out, low, high).astype(dtype)]
         return [requantize(acc, multiplier, shift, y_zero, low, high, dtype)]
 
-    return kernel
+    return traceable(kernel) if hasattr(definition, "run_jax") else kernel
 
 
 def lookup_kernel(fn: Callable[[np.ndarray], np.ndarray], op: Op, graph: Graph):
@@ -144,9 +146,10 @@ def lookup_kernel(fn: Callable[[np.ndarray], np.ndarray], op: Op, graph: Graph):
     table = np.asarray(fn(np.arange(info.min, info.max + 1, dtype=np.int64))).astype(out_dtype)
 
     def kernel(inputs):
-        return [table[inputs[0].astype(np.int64) - info.min]]
+        xp = array_namespace(inputs[0])
+        return [xp.asarray(table)[inputs[0].astype(np.int64) - info.min]]
 
-    return kernel
+    return traceable(kernel)
 
 
 def float_lookup_kernel(transform: Callable[[np.ndarray], np.ndarray], op: Op, graph: Graph):

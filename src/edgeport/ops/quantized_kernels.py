@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..fixedpoint import (INT32_MAX, count_leading_zeros32, multiply_by_quantized_multiplier,
-                          quantize_multiplier, rounding_divide_by_pot, round_half_away,
-                          saturating_left_shift, saturating_rounding_doubling_high_mul,
-                          wrap_int32)
+from ..fixedpoint import (INT32_MAX, array_namespace, count_leading_zeros32,
+                          multiply_by_quantized_multiplier, quantize_multiplier,
+                          rounding_divide_by_pot, round_half_away, saturating_left_shift,
+                          saturating_rounding_doubling_high_mul, wrap_int32)
 from ..graph import Graph, Op
 from .quantized import requantize, scale_zero
+from .registry import OpDef, traceable
 
 
 def _dtype_info(op: Op, graph: Graph):
@@ -23,8 +24,9 @@ def _dtype_info(op: Op, graph: Graph):
 
 def _c_div(a, b: int):
     """C integer division (truncating toward zero) by a positive ``b``."""
-    a = np.asarray(a, np.int64)
-    return np.sign(a) * (np.abs(a) // b)
+    xp = array_namespace(a)
+    a = xp.asarray(a, dtype=xp.int64)
+    return xp.sign(a) * (xp.abs(a) // b)
 
 
 # -- RESIZE_BILINEAR ----------------------------------------------------------------------------
@@ -51,7 +53,8 @@ def resize_bilinear_kernel(float_kernel, op: Op, graph: Graph):
     (``2**20`` per unit), rounded half away from zero by ``(v +- 2**19) / 2**20`` in C
     division, cast to the type without clamping. uint8: the float reference template on the
     raw values (the float kernel, float32), rounded by TfLiteRound. Input and output share
-    their quantization parameters."""
+    their quantization parameters. The integer form is traceable; the uint8 one runs on NumPy
+    (jax's float resize may round differently)."""
     attrs = op.attrs
     dtype = graph.tensors[op.outputs[0]].dtype
     if dtype == np.uint8:
@@ -76,10 +79,11 @@ def resize_bilinear_kernel(float_kernel, op: Op, graph: Graph):
         one = 1 << 10
         total = (top[:, :, x0] * (one - wy) * (one - wx) + bottom[:, :, x0] * wy * (one - wx)
                  + top[:, :, x1] * (one - wy) * wx + bottom[:, :, x1] * wy * wx)
-        rounded = _c_div(total + np.where(total > 0, 1 << 19, -(1 << 19)), 1 << 20)
+        nudge = array_namespace(total).where(total > 0, 1 << 19, -(1 << 19))
+        rounded = _c_div(total + nudge, 1 << 20)
         return [rounded.astype(dtype)]  # static_cast: wraps, no clamp
 
-    return kernel
+    return traceable(kernel)
 
 
 # -- SUM ------------------------------------------------------------------------------------------
@@ -103,7 +107,7 @@ def sum_kernel(reducer, op: Op, graph: Graph):
         out = requantize(centered, multiplier, shift, z_out, info.min, info.max, info.dtype)
         return [out.reshape(shape)]
 
-    return kernel
+    return traceable(kernel)
 
 
 def centered_sum(reducer, x: np.ndarray, axis, zero_point: int, keep_dims: bool):
@@ -114,7 +118,8 @@ def centered_sum(reducer, x: np.ndarray, axis, zero_point: int, keep_dims: bool)
 
     axes = normalize_axes(axis, x.ndim)
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
-    centered = wrap_int32(np.sum(x, axis=axes, dtype=np.int64) - zero_point * count)
+    total = array_namespace(x).sum(x, axis=axes, dtype=np.int64)
+    centered = wrap_int32(total - zero_point * count)
     return centered, count, reducer.reduced_shape(x.shape, axes, keep_dims)
 
 
@@ -217,7 +222,7 @@ def l2_normalization_kernel(op: Op, graph: Graph):
 
 
 # -- CONCATENATION ------------------------------------------------------------------------------
-def concatenation_kernel(float_kernel, op: Op, graph: Graph):
+def concatenation_kernel(definition: OpDef, op: Op, graph: Graph):
     """CONCATENATION of quantized inputs (concatenation.cc). int8/int16 inputs must share the
     output's parameters (Prepare refuses others) and are concatenated as they are. uint8 runs
     reference_ops::ConcatenationWithScaling: an input with other parameters is requantized in
@@ -237,11 +242,11 @@ def concatenation_kernel(float_kernel, op: Op, graph: Graph):
         scale = params[0] * inverse_scale
         bias = np.float32(-params[1]) * scale
         value = round_half_away(q.astype(np.float32) * scale + bias) + np.float32(out_params[1])
-        return np.clip(value, 0, 255).astype(np.uint8)
+        return array_namespace(value).clip(value, 0, 255).astype(np.uint8)
 
     def kernel(inputs):
         values = [requantized(x, params) if change else x
                   for x, params, change in zip(inputs, in_params, differ)]
-        return [float_kernel(attrs, *values)]
+        return [definition.kernel_for(*values)(attrs, *values)]
 
-    return kernel
+    return traceable(kernel)

@@ -10,11 +10,11 @@ import math
 
 import numpy as np
 
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from ..fixedpoint import array_namespace, multiply_by_quantized_multiplier, quantize_multiplier
 from .options import Bool, Options, TensorTypeName
 from .quantized import scale_zero
 from .quantized_kernels import centered_sum, sum_kernel
-from .registry import OpDef, register_op
+from .registry import OpDef, register_op, traceable
 from .reshape import dtype_version, index_dtype, input_tensor, int_list, normalize_axes, \
     normalize_axis
 
@@ -79,9 +79,10 @@ def quantized_mean(reducer: _Reducer, op, graph):
         k = min(count.bit_length() - 1, 32, 31 + base_shift)
         multiplier, shift = (base_multiplier << k) // count, base_shift - k
         out = multiply_by_quantized_multiplier(centered, multiplier, shift) + out_zero
-        return [np.clip(out, info.min, info.max).astype(info.dtype).reshape(shape)]
+        xp = array_namespace(out)
+        return [xp.clip(out, info.min, info.max).astype(info.dtype).reshape(shape)]
 
-    return kernel
+    return traceable(kernel)
 
 
 @register_op("MEAN")

@@ -6,9 +6,13 @@ An op definition holds everything about that op (DESIGN.md "One op, one place"):
 - ``shape``: the output shape rule (optional; without one, shapes come from running the kernel
   on placeholder inputs, which is exact and cheap for data-movement ops);
 - ``run_float``: the NumPy reference kernel;
+- ``run_jax``: the jax kernel, where it has one (`edgeport.runtime.backends.jax`);
 - ``version``: the minimal .tflite op version for the tensors in use
   (tensorflow/lite/tools/versioning/op_version.cc).
 Fused activations are applied here, once, for every op whose options carry one.
+
+An integer kernel whose arithmetic takes NumPy and jax arrays alike (`array_namespace`) is
+marked `traceable`: the jax backend then traces the very kernel the NumPy interpreter runs.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import UnsupportedOpError
+from ..fixedpoint import array_namespace
 from ..graph import Graph, Op, QuantParams
 from .options import Options
 
@@ -61,6 +66,11 @@ class OpDef:
         """The minimal .tflite version of this op as used in ``graph``."""
         return 1
 
+    def kernel_for(self, *arrays):
+        """``run_float`` for NumPy arrays, ``run_jax`` for jax ones: what an integer kernel
+        built on the float kernel calls, in either backend."""
+        return self.run_float if array_namespace(*arrays) is np else self.run_jax
+
     # -- used by the interpreter and shape inference -------------------------------------
     def run(self, attrs: dict, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Run the float kernel and the fused activation; always returns a list."""
@@ -101,7 +111,11 @@ class OpDef:
         fused activation: a quantized op's activation is its clamp bounds)."""
         if self.moves_data:
             attrs = op.attrs
-            return lambda inputs: _as_list(self.run_float(attrs, *inputs))
+
+            def move(inputs):
+                return _as_list(self.kernel_for(*inputs)(attrs, *inputs))
+
+            return traceable(move) if hasattr(self, "run_jax") else move
         dtype = graph.tensors[op.outputs[0]].dtype
         raise UnsupportedOpError(f"{op.label}: edgeport has no quantized {dtype} kernel for "
                                  f"{self.name}")
@@ -119,6 +133,17 @@ class OpDef:
                      and graph.tensors[name].data is not None}
         attrs = op.attrs
         return lambda inputs: self.run(attrs, [constants.get(i, x) for i, x in enumerate(inputs)])
+
+
+def traceable(kernel: Kernel) -> Kernel:
+    """Mark an integer kernel written for NumPy and jax arrays alike: the jax backend runs it
+    inside its jit-compiled segments (64-bit integers on) instead of on the host."""
+    kernel.traceable = True
+    return kernel
+
+
+def is_traceable(kernel: Kernel) -> bool:
+    return getattr(kernel, "traceable", False)
 
 
 QUANTIZED_DTYPES = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))

@@ -254,7 +254,7 @@ class Concatenation(OpDef):
         return np.concatenate(values, normalize_axis(attrs.get("axis", 0), values[0].ndim))
 
     def prepare_integer(self, op, graph):
-        return concatenation_kernel(self.run_float, op, graph)
+        return concatenation_kernel(self, op, graph)
 
     def run_jax(self, attrs, *values):
         import jax.numpy as jnp

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fixedpoint import (calculate_input_radius, count_leading_zeros32, exp_on_negative_values,
-                          one_over_one_plus_x_for_x_in_0_1, quantize_multiplier,
+from ..fixedpoint import (array_namespace, calculate_input_radius, count_leading_zeros32,
+                          exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1,
+                          quantize_multiplier,
                           rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
                           wrap_int32)
 from .options import Activation, Float, Options
 from .quantized import scale_zero
 from .quantized_kernels import l2_normalization_kernel
-from .registry import OpDef, register_op
+from .registry import OpDef, register_op, traceable
 
 # reference_ops::L2Normalization divides by max(||x||, epsilon) so that zero rows stay zero.
 L2_NORM_EPSILON = np.float32(1e-6)
@@ -53,13 +54,14 @@ class Softmax(LastAxisOp):
         info = np.iinfo(graph.tensors[op.outputs[0]].dtype)
 
         def kernel(inputs):
+            xp = array_namespace(inputs[0])
             x = inputs[0].astype(np.int64)
             diff = x - x.max(axis=-1, keepdims=True)
             inside = diff >= diff_min
             # MultiplyByQuantizedMultiplierGreaterThanOne, then exp -> FixedPoint<0>
             scaled = saturating_rounding_doubling_high_mul(wrap_int32(diff << left_shift),
                                                            multiplier)
-            exps = np.where(inside, exp_on_negative_values(scaled, 5), 0)
+            exps = xp.where(inside, exp_on_negative_values(scaled, 5), 0)
             # Sum in FixedPoint<12> (Rescale<12>: a rounding right shift by 12)
             total = rounding_divide_by_pot(exps, 12).sum(axis=-1, keepdims=True)
             # GetReciprocal: 1 / total as FixedPoint<0> times 2**num_bits_over_unit
@@ -69,10 +71,10 @@ class Softmax(LastAxisOp):
             # exp * reciprocal, scaled to the output's 1/2**bits steps and offset by its min
             out = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(reciprocal, exps),
                                          bits_over_unit + 31 - info.bits) + info.min
-            out = np.where(inside, np.clip(out, info.min, info.max), info.min)
+            out = xp.where(inside, xp.clip(out, info.min, info.max), info.min)
             return [out.astype(info.dtype)]
 
-        return kernel
+        return traceable(kernel)
 
     def run_jax(self, attrs, x):
         import jax.numpy as jnp

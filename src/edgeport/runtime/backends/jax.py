@@ -4,9 +4,15 @@ Planning is the NumPy executor's (shape inference, constants folded at load: DEQ
 DENSIFY of weights never run per call); then every remaining op is placed
 (`edgeport.runtime.placement`) and consecutive ops with the same device and kernel kind form a
 segment. A jax segment is one ``jax.jit`` function of its inputs and its float constants (put on
-its device once); integer constants (shapes, paddings, axes) stay NumPy, static under tracing.
-Ops without a ``run_jax`` kernel run in NumPy segments on the host. Values crossing segments of
-different devices are copied explicitly (``jax.device_put``), and the copies are reported.
+its device once); integer constants (shapes, paddings, axes, int8 weights) stay NumPy, static
+under tracing. Ops without a jax kernel run in NumPy segments on the host. Values crossing
+segments of different devices are copied explicitly (``jax.device_put``), and the copies are
+reported.
+
+Quantized ops run their NumPy integer kernels themselves, traced, where those are written for
+both array libraries (`edgeport.ops.registry.traceable`): their fixed-point arithmetic needs
+int64 (and exact float64 sums), so such ops form segments of their own, traced and run with
+jax's 64-bit types on, and their results equal the NumPy interpreter's to the bit.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import numpy as np
 from ...errors import EdgeportError, GraphError, InterpreterStateError
 from ...graph import Graph
 from ...ops import get_op
+from ...ops.registry import is_integer_op, is_traceable
 from ..executor import GraphExecutor, Step
 from ..placement import Copy, PlacementReport, canonical_device, place_ops
 from .jax_runtime import jax_devices, jax_module
@@ -29,6 +36,7 @@ class Segment:
     device: str
     kernel: str                      # "jax" or "numpy"
     stage: int
+    integer: bool = False            # quantized ops' kernels, run with 64-bit types on
     steps: list[Step] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)   # runtime values read from outside
     outputs: list[str] = field(default_factory=list)  # values produced here, needed later
@@ -37,9 +45,11 @@ class Segment:
     fn: object = None                                # the jitted function
 
 
-def has_jax_kernel(op, graph: Graph) -> bool:
-    """Whether the op has a jax kernel for its tensors: a builtin with ``run_jax`` whose
-    tensors are not quantized (integer kernels stay on NumPy for now)."""
+def has_jax_kernel(op, graph: Graph, kernel) -> bool:
+    """Whether the op can run in jax: a quantized op whose integer ``kernel`` is traceable, or
+    a float builtin with ``run_jax`` (hybrid ops, with quantized weights, stay on NumPy)."""
+    if is_integer_op(op, graph):
+        return is_traceable(kernel)
     definition = None if op.is_custom else get_op(op.type)
     if getattr(definition, "run_jax", None) is None:
         return False
@@ -99,16 +109,18 @@ class JaxExecutor(GraphExecutor):
         named = jax_devices()
         available = self.devices or list(named)
         assigned = self.assign(self.steps, self.specs) if self.assign else None
+        kernels = {id(s.op): s.kernel for s in self.steps}
         plans = place_ops([s.op for s in self.steps], available,
-                          lambda op: has_jax_kernel(op, self.graph), self.placement, assigned,
-                          self.strict, self.source)
+                          lambda op: has_jax_kernel(op, self.graph, kernels[id(op)]),
+                          self.placement, assigned, self.strict, self.source)
         stage_of = {d: i for i, d in enumerate(dict.fromkeys((assigned or {}).values()))}
         self.segments = []
         for step, plan in zip(self.steps, plans):
             stage = stage_of.get((assigned or {}).get(id(step.op)), 0)
-            key = (plan.device, plan.kernel, stage)
+            integer = plan.kernel == "jax" and is_integer_op(step.op, self.graph)
+            key = (plan.device, plan.kernel, stage, integer)
             if not self.segments or (self.segments[-1].device, self.segments[-1].kernel,
-                                     self.segments[-1].stage) != key:
+                                     self.segments[-1].stage, self.segments[-1].integer) != key:
                 self.segments.append(Segment(*key))
             self.segments[-1].steps.append(step)
         self._link(named)
@@ -133,7 +145,7 @@ class JaxExecutor(GraphExecutor):
                 segment.params = {n: self.jax.device_put(v, device)
                                   for n, v in constants.items() if v.dtype.kind == "f"}
                 static = {n: v for n, v in constants.items() if v.dtype.kind != "f"}
-                segment.fn = self.jax.jit(_segment_function(segment, static))
+                segment.fn = self.jax.jit(_segment_function(segment, static, self.graph))
 
     def _copies(self) -> list[Copy]:
         where = {n: "host" for n in self.graph.inputs}
@@ -160,7 +172,8 @@ class JaxExecutor(GraphExecutor):
                 if segment.kernel == "jax":
                     device = named[segment.device]
                     inputs = {n: jax.device_put(values[n], device) for n in segment.inputs}
-                    with jax.default_matmul_precision("highest"):
+                    with jax.default_matmul_precision("highest"), \
+                            jax.enable_x64(segment.integer):
                         values.update(segment.fn(segment.params, inputs))
                 else:
                     self._run_numpy(values, segment)
@@ -201,20 +214,28 @@ class JaxExecutor(GraphExecutor):
         return {n: np.asarray(v, dtype=self.specs[n].dtype) for n, v in values.items()}
 
 
-def _segment_function(segment: Segment, static: dict):
+def _segment_function(segment: Segment, static: dict, graph: Graph):
     """The traced body of a jax segment: its ops in order over an environment of values."""
-    program = [(get_op(s.op.type), s.op.attrs, s.inputs, s.outputs) for s in segment.steps]
+    program = [(_jax_kernel(step, graph), step.inputs, step.outputs) for step in segment.steps]
     outputs = list(segment.outputs)
 
     def run(params, inputs):
         env = {**static, **params, **inputs}
-        for definition, attrs, names, results in program:
-            env.update(zip(results, run_jax_op(definition, attrs,
-                                               [env[n] if n is not None else None
-                                                for n in names])))
+        for kernel, names, results in program:
+            env.update(zip(results, kernel([env[n] if n is not None else None
+                                            for n in names])))
         return {n: env[n] for n in outputs}
 
     return run
+
+
+def _jax_kernel(step: Step, graph: Graph):
+    """What a jax segment runs for ``step``: a quantized op's own (traceable) integer kernel,
+    or a float op's ``run_jax`` with its fused activation."""
+    if is_integer_op(step.op, graph):
+        return step.kernel
+    definition, attrs = get_op(step.op.type), step.op.attrs
+    return lambda inputs: run_jax_op(definition, attrs, inputs)
 
 
 def _nbytes(spec) -> int:

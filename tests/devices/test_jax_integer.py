@@ -1,0 +1,112 @@
+"""Quantized models on the jax backend: the integer kernels are traced as they are, with jax's
+64-bit types on, so results equal the NumPy interpreter's (and LiteRT's reference kernels') to
+the bit. The per-op checks run with every int8 kernel test (tests/quantmodels.py
+``assert_bit_exact``); these are whole models and the arithmetic underneath."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import keras
+import numpy as np
+import pytest
+
+from edgeport.fixedpoint import array_namespace, count_leading_zeros32, divide
+from edgeport.lite import Optimize, TFLiteConverter
+from tests.devices.helpers import Interpreter, run
+from tests.keras.helpers import numpy_initializers, randomize_batch_norms
+from tests.oracles.litert import run_litert
+
+OFFICIAL_INT8 = Path(__file__).parents[1] / "data" / "official_digits_int8.tflite"
+
+
+def run_both(content: bytes, x: np.ndarray):
+    """(NumPy outputs, jax outputs, the jax interpreter's placement report)."""
+    want = run(Interpreter(model_content=content), x)
+    accelerated = Interpreter(model_content=content, backend="jax")
+    return want, run(accelerated, x), accelerated.placement_report()
+
+
+def assert_identical(got: list, want: list) -> None:
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
+
+
+def test_official_converter_int8_model_runs_in_jax_to_the_bit():
+    """TensorFlow's own full-integer digits model (int8 in and out)."""
+    content = OFFICIAL_INT8.read_bytes()
+    x = np.random.default_rng(0).integers(-128, 128, (5, 8, 8, 1)).astype(np.int8)
+    want, got, report = run_both(content, x)
+    assert {p.kernel for p in report.ops} == {"jax"}
+    assert {p.op.split()[0] for p in report.ops} >= {"CONV_2D", "FULLY_CONNECTED", "SOFTMAX"}
+    assert_identical(got, want)
+    assert_identical(got, run_litert(content, [x], reference=True))
+
+
+@pytest.mark.parametrize("io_type", [np.float32, np.int8, np.uint8])
+def test_int8_mobilenet_runs_in_jax_to_the_bit(io_type):
+    keras.utils.set_random_seed(0)
+    with numpy_initializers():
+        model = keras.applications.MobileNetV2(weights=None, alpha=0.35, input_shape=(32, 32, 3),
+                                               classes=10)
+    randomize_batch_norms(model)
+    rng = np.random.default_rng(0)
+    converter = TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [Optimize.DEFAULT]
+    converter.representative_dataset = lambda: (
+        [rng.uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)] for _ in range(8))
+    converter.calibration_progress = False
+    converter.inference_input_type = converter.inference_output_type = io_type
+    content = converter.convert()
+    x = rng.uniform(-1, 1, (3, 32, 32, 3)).astype(np.float32)
+    if io_type != np.float32:
+        info = np.iinfo(io_type)
+        x = rng.integers(info.min, info.max + 1, x.shape).astype(io_type)
+    want, got, report = run_both(content, x)
+    assert {p.kernel for p in report.ops} == {"jax"}
+    assert got[0].dtype == io_type
+    assert_identical(got, want)
+
+
+def test_x64_is_on_only_inside_integer_segments():
+    content = OFFICIAL_INT8.read_bytes()
+    x = np.zeros((1, 8, 8, 1), np.int8)
+    before = jax.config.jax_enable_x64
+    run(Interpreter(model_content=content, backend="jax"), x)
+    assert jax.config.jax_enable_x64 == before
+
+
+def test_divide_rounds_once_in_jax():
+    """XLA would multiply by the reciprocal of a broadcast divisor: one step off on exact
+    halves, which QUANTIZE's rounding then shows."""
+    scale = np.array([0.05], np.float32)
+    x = ((np.arange(-3000, 3000) + 0.5) * 0.05).astype(np.float32)
+    want = x / scale
+    got = np.asarray(jax.jit(lambda v: divide(v, scale))(x))
+    np.testing.assert_array_equal(got, want)
+    reciprocal = np.asarray(jax.jit(lambda v: v / scale)(x))
+    assert (reciprocal != want).any()  # what divide() guards against, still XLA's rewrite
+
+
+def test_count_leading_zeros32_in_both_libraries():
+    powers = np.array([1 << k for k in range(31)], np.int64)
+    x = np.concatenate([[0], powers, powers - 1, powers + 1, [(1 << 31) - 1]])
+    want = np.array([32 - int(v).bit_length() for v in x])
+    np.testing.assert_array_equal(count_leading_zeros32(x), want)
+    with jax.enable_x64(True):
+        got = jax.jit(count_leading_zeros32)(jnp.asarray(x))
+    np.testing.assert_array_equal(np.asarray(got), want)
+
+
+def test_array_namespace():
+    assert array_namespace(np.zeros(2), None, 3) is np
+    assert array_namespace(np.int8(1)) is np
+    assert array_namespace(np.zeros(2), jnp.zeros(2)) is jnp
+    jax.jit(lambda v: (assert_jnp(array_namespace(v)), v)[1])(jnp.zeros(2))
+
+
+def assert_jnp(namespace):
+    assert namespace is jnp

@@ -1,10 +1,11 @@
 """Throughput per image: edgeport's numpy and jax (CPU) backends against LiteRT (issue 6).
 
-    python bench/bench_backends.py [--models MobileNetV2,ResNet50] [--batches 1,32]
-                                   [--runs N] [--budget SECONDS] [--out FILE]
+    python bench/bench_backends.py [--models MobileNetV2,ResNet50,MobileNetV2-int8]
+                                   [--batches 1,32] [--runs N] [--budget SECONDS] [--out FILE]
 
 keras.applications models (random weights, 224x224x3, logits out) converted by
-``edgeport.lite.TFLiteConverter.from_keras_model``; the same .tflite bytes run in
+``edgeport.lite.TFLiteConverter.from_keras_model`` (a name ending in ``-int8``: quantized to
+full int8, float input and output, calibrated on 8 random images); the same .tflite bytes run in
 edgeport's Interpreter with backend="numpy" (the reference; num_threads=1, its default) and
 backend="jax" (jit-compiled, on jax's CPU device with XLA's own thread pool), and in LiteRT
 (ai-edge-litert, default resolver, num_threads 1 and 2), at each batch. Each runtime gets one
@@ -45,7 +46,7 @@ import numpy as np  # noqa: E402
 from report import BENCHMARKS, ROOT, load_average, update_section  # noqa: E402
 
 SECTION = "bench_backends"
-DEFAULT_MODELS = ("MobileNetV2", "ResNet50")
+DEFAULT_MODELS = ("MobileNetV2", "ResNet50", "MobileNetV2-int8")
 RUNTIMES = ("edgeport numpy", "edgeport jax (CPU)", "LiteRT 1 thread", "LiteRT 2 threads")
 TARGET_JAX, TARGET_LITERT = ("edgeport jax (CPU)", 32), ("LiteRT 2 threads", 1)
 # shared/reference/anchors.md: LiteRT float, 1 thread, batch 1, on a quiet machine (ms)
@@ -72,19 +73,28 @@ class ModelRun:
 
 
 def convert(name: str) -> tuple[bytes, int]:
-    """The keras.applications model ``name`` as .tflite bytes (edgeport's converter)."""
+    """The keras.applications model ``name`` (``-int8``: quantized) as .tflite bytes
+    (edgeport's converter)."""
     import keras
 
     sys.path.insert(0, str(ROOT))
     from tests.keras.helpers import numpy_initializers
 
-    from edgeport.lite import TFLiteConverter
+    from edgeport.lite import Optimize, TFLiteConverter
 
+    architecture, _, variant = name.partition("-")
     keras.utils.set_random_seed(0)
     with numpy_initializers():
-        model = getattr(keras.applications, name)(weights=None, input_shape=(224, 224, 3),
-                                                  classifier_activation=None)
-    return TFLiteConverter.from_keras_model(model).convert(), model.count_params()
+        model = getattr(keras.applications, architecture)(
+            weights=None, input_shape=(224, 224, 3), classifier_activation=None)
+    converter = TFLiteConverter.from_keras_model(model)
+    if variant == "int8":
+        rng = np.random.default_rng(0)
+        converter.optimizations = [Optimize.DEFAULT]
+        converter.representative_dataset = lambda: (
+            [rng.uniform(-1, 1, (1, 224, 224, 3)).astype(np.float32)] for _ in range(8))
+        converter.calibration_progress = False
+    return converter.convert(), model.count_params()
 
 
 def interpreter(content: bytes, runtime: str):
@@ -167,7 +177,9 @@ def report(results: list[ModelRun], batches: list[int], runs: int, budget_s: flo
              "",
              "keras.applications models with random weights, 224x224x3, logits out "
              "(`classifier_activation=None`), converted by "
-             "`edgeport.lite.TFLiteConverter.from_keras_model`; the same .tflite runs everywhere. "
+             "`edgeport.lite.TFLiteConverter.from_keras_model` (`-int8`: quantized to full int8 "
+             "with float input and output, calibrated on 8 random images, so 'err' of jax says "
+             "whether its integer results equal numpy's); the same .tflite runs everywhere. "
              "edgeport numpy: `Interpreter(...)` (the reference; BLAS on 1 thread, its default). "
              "edgeport jax: `Interpreter(..., backend=\"jax\")` on jax's CPU device (XLA uses "
              "every core). LiteRT: default resolver (XNNPACK), `num_threads` 1 or 2. One "
@@ -188,8 +200,10 @@ def report(results: list[ModelRun], batches: list[int], runs: int, budget_s: flo
             lines.append(f"| {r.name} ({r.params / 1e6:.1f} M params) | {runtime} | "
                          + " | ".join(cells) + " |")
     lines += ["", "Target (issue 6): edgeport jax (CPU) at batch 32 at least as fast per image as "
-                  "LiteRT with 2 threads at batch 1.", ""]
+                  "LiteRT with 2 threads at batch 1 (float models).", ""]
     for r in results:
+        if r.name.endswith("-int8"):
+            continue
         jax, litert = r.timings.get(TARGET_JAX), r.timings.get(TARGET_LITERT)
         if jax is None or litert is None:
             lines.append(f"- {r.name}: not measured (needs batches 1 and 32).")

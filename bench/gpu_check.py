@@ -6,7 +6,8 @@
 1. lists the devices (edgeport.config, no framework started; then jax's logical devices);
 2. checks jax on the accelerator against the NumPy reference on a MobileNetV2-sized model (by
    default keras.applications.MobileNetV2(weights=None) at 224x224, converted by edgeport):
-   max |accelerator - numpy| <= 1e-4 of the output's scale;
+   max |accelerator - numpy| <= 1e-4 of the output's scale; and the same model quantized to
+   full int8 by edgeport, whose integer results must equal numpy's bit for bit;
 3. prints throughput (images/s) at each batch for numpy-CPU, jax-CPU and jax on the
    accelerator, and writes them, with the card, driver and date, to the ``gpu_check`` section
    of BENCHMARKS.md (``--out``; only for a GPU whose results agree with numpy).
@@ -55,6 +56,31 @@ def mobilenet_v2() -> bytes:
         path = os.path.join(tmp, "mobilenet_v2.keras")
         model.save(path)
         return edgeport.lite.TFLiteConverter.from_keras_file(path).convert()
+
+
+def full_int8(content: bytes) -> bytes:
+    """``content`` quantized to full int8 by edgeport (float input and output), calibrated
+    on a few random images."""
+    rng = np.random.default_rng(0)
+    shape = Interpreter(model_content=content).get_input_details()[0]["shape"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "float.tflite")
+        path.write_bytes(content)
+        converter = edgeport.lite.TFLiteConverter.from_tflite(path)
+        converter.optimizations = [edgeport.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: (
+            [rng.uniform(-1, 1, (1, *shape[1:])).astype(np.float32)] for _ in range(4))
+        converter.calibration_progress = False
+        return converter.convert()
+
+
+def int8_mismatches(content: bytes, device: str) -> tuple[int, int]:
+    """(values that differ, values) between the int8 model on ``device`` and on numpy."""
+    runs = [make(content, "numpy", None, 4), make(content, "jax", device, 4)]
+    for interpreter in runs:
+        interpreter.invoke()
+    want, got = (output(interpreter) for interpreter in runs)
+    return int(np.sum(want != got)), want.size
 
 
 def make(content: bytes, backend: str, device: str | None, batch: int):
@@ -116,6 +142,9 @@ def main() -> int:
         print(f"{name}: max error {errors[name]:.2e} of the output scale "
               f"({'ok' if errors[name] <= 1e-4 else 'TOO LARGE'})")
     ok = all(error <= 1e-4 for error in errors.values())
+    int8 = differ, total = int8_mismatches(full_int8(content), accelerator)
+    print(f"full int8 on {accelerator}: {differ} of {total} output values differ from numpy "
+          f"({'bit-exact' if differ == 0 else 'NOT BIT-EXACT'})")
 
     card = config.experimental.get_device_details(gpus[0]) if gpus else {}
     rows = []
@@ -127,7 +156,7 @@ def main() -> int:
             rate = throughput(make(content, backend, device, batch), batch, args.runs)
             print(f"batch {batch:4d}  {name:14s} {rate:10.1f} images/s")
             rows.append(f"| {name} | {batch} | {rate:.1f} | {1000 / rate:.2f} |")
-    body = report(card, errors, rows, args)
+    body = report(card, errors, int8, rows, args)
     print(body)
     if ok and kind == "GPU":
         update_section(args.out, SECTION, body)
@@ -135,7 +164,7 @@ def main() -> int:
     return 0 if ok else 1
 
 
-def report(card: dict, errors: dict, rows: list[str], args) -> str:
+def report(card: dict, errors: dict, int8: tuple[int, int], rows: list[str], args) -> str:
     import jax
 
     model = args.model or "keras.applications MobileNetV2 (weights=None, 224x224, logits)"
@@ -147,7 +176,9 @@ def report(card: dict, errors: dict, rows: list[str], args) -> str:
         f"{card.get('driver_version', '?')}), jax {jax.__version__}, {os.cpu_count()} CPU "
         f"cores; numpy-CPU with numba's compiled loops {compiled_kernels_status()}. Model: "
         f"{model}, converted by edgeport. Accuracy at batch 4, max |jax - numpy| "
-        "/ max |numpy|: " + ", ".join(f"{n} {e:.1e}" for n, e in errors.items()) + ".", "",
+        "/ max |numpy|: " + ", ".join(f"{n} {e:.1e}" for n, e in errors.items())
+        + f"; the model quantized to full int8: {int8[0]} of {int8[1]} output values differ "
+        "from numpy's on the accelerator.", "",
         "| backend | batch | images/s | ms per image |", "|---|---:|---:|---:|", *rows])
 
 

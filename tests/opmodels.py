@@ -15,7 +15,7 @@ import numpy as np
 from edgeport.export.tflite import write_tflite
 from edgeport.graph import Graph, Op, QuantParams, Tensor
 from edgeport.shapes import bind_kernels, infer_specs
-from tests.oracles.litert import run_edgeport, run_litert
+from tests.oracles.litert import run_edgeport, run_edgeport_jax, run_litert
 
 
 @dataclass
@@ -85,11 +85,15 @@ def random_inputs(graph: Graph, seed: int = 0, low: float = -3, high: float = 3)
 def assert_matches_litert(graph: Graph, inputs: list | None = None, rtol: float = 1e-5,
                           atol: float = 1e-5, reference: bool = True, bits: bool = False):
     """Run ``graph`` in LiteRT and in edgeport; outputs must agree in shape, dtype and value
-    (with ``bits``, float outputs to the bit: the sign of zero and NaN payloads included)."""
+    (with ``bits``, float outputs to the bit: the sign of zero and NaN payloads included).
+    A graph of plain (not quantized) tensors also runs on edgeport's jax backend, which must
+    agree with edgeport's NumPy results (`assert_jax_agrees`)."""
     model = write_tflite(graph)
     inputs = random_inputs(graph) if inputs is None else inputs
     expected = run_litert(model, inputs, reference=reference)
     actual = run_edgeport(model, inputs)
+    if not any(t.quant is not None for t in graph.tensors.values()):
+        assert_jax_agrees(model, inputs, actual)
     assert len(expected) == len(actual)
     for want, got in zip(expected, actual):
         assert got.shape == want.shape, f"shape {got.shape} != LiteRT's {want.shape}"
@@ -102,3 +106,32 @@ def assert_matches_litert(graph: Graph, inputs: list | None = None, rtol: float 
         else:
             np.testing.assert_array_equal(got, want)
     return actual
+
+
+def assert_jax_agrees(model: bytes, inputs: list, expected: list) -> None:
+    """edgeport's jax backend gives ``expected`` (edgeport's NumPy outputs): the same dtypes,
+    shapes, non-finite values and integers, and floats within 1e-4 of each output's largest
+    finite magnitude. XLA flushes subnormal floats to zero, so inputs holding some are compared
+    with NumPy's outputs for the inputs flushed."""
+    flushed = [flush_subnormals(x) for x in inputs]
+    if any(f is not x for f, x in zip(flushed, inputs)):
+        expected = run_edgeport(model, flushed)
+    outputs, _ = run_edgeport_jax(model, inputs)
+    for got, want in zip(outputs, expected, strict=True):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        if not np.issubdtype(want.dtype, np.floating):
+            np.testing.assert_array_equal(got, want)
+            continue
+        finite = np.isfinite(want)
+        np.testing.assert_array_equal(got[~finite], want[~finite])
+        scale = float(np.abs(want[finite]).max(initial=0.0))
+        np.testing.assert_allclose(got[finite], want[finite], rtol=0, atol=1e-4 * scale)
+
+
+def flush_subnormals(x: np.ndarray) -> np.ndarray:
+    """``x`` with its subnormal floats replaced by zeros of their sign (``x`` itself if it
+    has none)."""
+    if not np.issubdtype(x.dtype, np.floating):
+        return x
+    subnormal = (x != 0) & (np.abs(x) < np.finfo(x.dtype).tiny)
+    return np.where(subnormal, np.copysign(np.zeros_like(x), x), x) if subnormal.any() else x

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgeport.export.tflite import write_tflite
-from edgeport.graph import Op, Tensor
+from edgeport.graph import Op, QuantParams, Tensor
 from edgeport.runtime.placement import PlacementError, device
 from tests.corpus import add_chain_graph, mediapipe_model, runnable_model_names
 from tests.devices.helpers import Interpreter, conv_chain_graph, run
@@ -110,12 +110,18 @@ def test_depthwise_jax_kernel_matches_numpy(channels, stride, dilation, multipli
     assert_close(run(accelerated, *inputs), run(reference, *inputs))
 
 
-def exp_graph():
-    """x -> ADD -> EXP (an op with no jax kernel) -> ADD."""
+def host_op_graph():
+    """x -> ADD -> ADD -> FULLY_CONNECTED with int8 weights (a hybrid op: no jax kernel) ->
+    ADD."""
     g = add_chain_graph(n_ops=2, shape=(1, 4))
     last = g.outputs[0]
+    weights = np.arange(-8, 8, dtype=np.int8).reshape(4, 4)
+    g.add_tensor(Tensor("w", (4, 4), np.int8, weights, quant=QuantParams([0.05], [0])))
     g.add_tensor(Tensor("e", (1, 4), np.float32))
-    g.add_op(Op("EXP", [last], ["e"], {}, origin="exp"))
+    g.add_op(Op("FULLY_CONNECTED", [last, "w", None], ["e"],
+                {"fused_activation_function": "NONE", "weights_format": "DEFAULT",
+                 "keep_num_dims": False, "asymmetric_quantize_inputs": False,
+                 "quantized_bias_type": "FLOAT32"}, origin="fc"))
     g.add_tensor(Tensor("y", (1, 4), np.float32))
     g.add_op(Op("ADD", ["e", "c0"], ["y"], {"fused_activation_function": "NONE",
                                               "pot_scale_int16": False}, origin="last"))
@@ -125,35 +131,35 @@ def exp_graph():
 
 def test_op_without_jax_kernel_runs_numpy_on_host(caplog):
     x = np.ones((1, 4), np.float32)
-    interpreter = Interpreter(model_content=exp_graph(), backend="jax")
+    interpreter = Interpreter(model_content=host_op_graph(), backend="jax")
     with caplog.at_level(logging.WARNING, "edgeport.placement"):
         out = run(interpreter, x)
     assert caplog.records == []  # the host runs every op: not a fallback
     assert [p.kernel for p in interpreter.placement_report().ops] == ["jax", "jax", "numpy", "jax"]
-    assert_close(out, run(Interpreter(model_content=exp_graph()), x))
+    assert_close(out, run(Interpreter(model_content=host_op_graph()), x))
 
 
 def test_missing_device_soft_fallback_logs(caplog):
     x = np.ones((1, 4), np.float32)
-    interpreter = Interpreter(model_content=exp_graph(), backend="jax")
+    interpreter = Interpreter(model_content=host_op_graph(), backend="jax")
     with device("/GPU:3"), caplog.at_level(logging.WARNING, "edgeport.placement"):
         out = run(interpreter, x)
     assert "fall back to /device:CPU:0" in caplog.text and "no device /device:GPU:3" in caplog.text
     report = interpreter.placement_report()
     assert len(report.fallbacks) == 4 and report.devices == ["/device:CPU:0"]
-    assert_close(out, run(Interpreter(model_content=exp_graph()), x))
+    assert_close(out, run(Interpreter(model_content=host_op_graph()), x))
 
 
 def test_missing_device_strict_raises():
-    interpreter = Interpreter(model_content=exp_graph(), backend="jax", strict=True,
+    interpreter = Interpreter(model_content=host_op_graph(), backend="jax", strict=True,
                               placement={"e": "/GPU:0"})
     with pytest.raises(PlacementError, match="could not satisfy explicit device specification "
-                                             "/device:GPU:0 for op EXP"):
+                                             "/device:GPU:0 for op FULLY_CONNECTED"):
         run(interpreter, np.ones((1, 4), np.float32))
 
 
 def test_placement_key_that_matches_nothing():
-    interpreter = Interpreter(model_content=exp_graph(), backend="jax",
+    interpreter = Interpreter(model_content=host_op_graph(), backend="jax",
                               placement={"no_such_layer": "/CPU:0"})
     with pytest.raises(ValueError, match="no_such_layer"):
         interpreter.allocate_tensors()
@@ -161,7 +167,7 @@ def test_placement_key_that_matches_nothing():
 
 def test_numpy_backend_refuses_device_options():
     with pytest.raises(ValueError, match="need backend='jax'"):
-        Interpreter(model_content=exp_graph(), strategy="pipeline",
+        Interpreter(model_content=host_op_graph(), strategy="pipeline",
                     devices=["/CPU:0"]).allocate_tensors()
 
 
@@ -170,9 +176,9 @@ def test_log_device_placement(capsys):
 
     set_log_device_placement(True)
     try:
-        run(Interpreter(model_content=exp_graph(), backend="jax"), np.ones((1, 4), np.float32))
+        run(Interpreter(model_content=host_op_graph(), backend="jax"), np.ones((1, 4), np.float32))
     finally:
         set_log_device_placement(False)
     err = capsys.readouterr().err
-    assert "op EXP (e) in device /device:CPU:0 (numpy)" in err
+    assert "op FULLY_CONNECTED (e) in device /device:CPU:0 (numpy)" in err
     assert err.count("in device /device:CPU:0") == 4

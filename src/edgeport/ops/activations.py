@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..fixedpoint import array_namespace
 from . import compiled
 from .activations_int8 import hard_swish_kernel, leaky_relu_kernel, prelu_kernel, relu_kernel
 from .common import fold_channels
@@ -20,11 +21,20 @@ from .registry import OpDef, register_op
 
 
 class UnaryOp(OpDef):
-    """An elementwise op computed by ``fn``; the output has the input's shape and dtype."""
+    """An elementwise op computed by ``fn``; the output has the input's shape and dtype.
+    ``fn`` is a NumPy ufunc, whose jax kernel is jax.numpy's function of the same name, or a
+    function of NumPy and jax arrays alike; ops with other functions override ``run_jax``."""
 
     fn: Callable[[np.ndarray], np.ndarray]
 
     def run_float(self, attrs, x):
+        return self.fn(x)
+
+    def run_jax(self, attrs, x):
+        if isinstance(self.fn, np.ufunc):
+            import jax.numpy as jnp
+
+            return getattr(jnp, self.fn.__name__)(x)
         return self.fn(x)
 
     def shape(self, attrs, x):
@@ -81,13 +91,14 @@ def hard_swish(x):
 
 
 def elu(x):
-    """ELU (alpha 1): ``expm1(x)`` for x < 0, else x."""
-    return np.where(x < 0, np.expm1(np.minimum(x, x.dtype.type(0))), x)
+    """ELU (alpha 1): ``expm1(x)`` for x < 0, else x (NumPy or jax arrays)."""
+    xp = array_namespace(x)
+    return xp.where(x < 0, xp.expm1(xp.minimum(x, x.dtype.type(0))), x)
 
 
 def rsqrt(x):
-    """RSQRT: ``1 / sqrt(x)`` (two roundings, as the reference kernel)."""
-    return x.dtype.type(1) / np.sqrt(x)
+    """RSQRT: ``1 / sqrt(x)`` (two roundings, as the reference kernel; NumPy or jax)."""
+    return x.dtype.type(1) / array_namespace(x).sqrt(x)
 
 
 # Numerical Recipes' erfcc: a Chebyshev fit of erfc with fractional error below 1.2e-7
@@ -232,8 +243,10 @@ class LeakyRelu(UnaryOp):
 
     def run_float(self, attrs, x):
         # reference_ops::LeakyRelu: ``x > 0 ? x : x * alpha``, not max(x, alpha x), since
-        # alpha may exceed 1.
-        return np.where(x > 0, x, x * x.dtype.type(attrs["alpha"]))
+        # alpha may exceed 1. NumPy or jax arrays.
+        return array_namespace(x).where(x > 0, x, x * x.dtype.type(attrs["alpha"]))
+
+    run_jax = run_float
 
     def prepare_integer(self, op, graph):
         return leaky_relu_kernel(op, graph)
@@ -248,6 +261,11 @@ class Gelu(UnaryOp):
 
     def run_float(self, attrs, x):
         return gelu(x, attrs["approximate"])
+
+    def run_jax(self, attrs, x):
+        import jax
+
+        return jax.nn.gelu(x, approximate=attrs["approximate"])  # the same two formulas
 
 
 def prelu_shape(x_shape: tuple, alpha_shape: tuple) -> tuple:

@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from ..fixedpoint import array_namespace, multiply_by_quantized_multiplier, quantize_multiplier
 from ..graph import Graph, Op
 from .common import fold_channels
 from .options import Activation, Bool, Options
@@ -37,11 +37,30 @@ class BinaryOp(OpDef):
     def run_float(self, attrs, x, y):
         folded = fold_channels(x, y)
         result = self.fn(x, y) if folded is None else self.fn(*folded[:2]).reshape(folded[2])
-        if self.options is not None and "fused_activation_function" in self.options.fields:
-            # TFLite clamps to the activation range even for NONE, whose range is
-            # [lowest, max]: a float overflow gives +-FLT_MAX, not inf (NaN stays NaN).
-            result = clamp_to_finite(result)
+        return clamp_to_finite(result) if self.clamps else result
+
+    @property
+    def clamps(self) -> bool:
+        """Whether the op has a fused activation: TFLite then clamps to the activation range
+        even for NONE, whose range is [lowest, max], so a float overflow gives +-FLT_MAX, not
+        inf (NaN stays NaN)."""
+        return self.options is not None and "fused_activation_function" in self.options.fields
+
+    def run_jax(self, attrs, x, y):
+        result = self.fn_jax(x, y)
+        if self.clamps and is_floating(result):
+            info = np.finfo(result.dtype)
+            result = result.clip(info.min, info.max)
         return result
+
+    def fn_jax(self, x, y):
+        """``fn`` on jax arrays: a NumPy ufunc's namesake in jax.numpy, or ``fn`` itself where
+        it takes jax arrays as they are."""
+        if isinstance(self.fn, np.ufunc):
+            import jax.numpy as jnp
+
+            return getattr(jnp, self.fn.__name__)(x, y)
+        return self.fn(x, y)
 
     def shape(self, attrs, x, y):
         return [np.broadcast_shapes(x.shape, y.shape)]
@@ -69,16 +88,8 @@ def clamp_to_finite(x: np.ndarray) -> np.ndarray:
     return np.clip(x, info.min, info.max, out=x if in_place else None)
 
 
-def binary_jax(name: str, x, y):
-    """The jax kernel of an elementwise op: jax.numpy's function ``name``, clamped to the
-    finite range as `BinaryOp.run_float` clamps."""
-    import jax.numpy as jnp
-
-    result = getattr(jnp, name)(x, y)
-    if not jnp.issubdtype(result.dtype, jnp.floating):
-        return result
-    info = jnp.finfo(result.dtype)
-    return jnp.clip(result, info.min, info.max)
+def is_floating(x) -> bool:
+    return np.issubdtype(x.dtype, np.floating)
 
 
 def divide(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -94,18 +105,20 @@ def divide(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def squared_difference(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """SQUARED_DIFFERENCE: ``d * d`` with ``d = x - y`` (reference_ops: difference squared)."""
-    return np.square(np.subtract(x, y))
+    """SQUARED_DIFFERENCE: ``d * d`` with ``d = x - y`` (reference_ops: difference squared).
+    NumPy or jax arrays, as the two below."""
+    d = x - y
+    return d * d
 
 
 def maximum(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """MAXIMUM: TFLite's MaximumOp is ``el1 > el2 ? el1 : el2`` (a NaN in x yields y)."""
-    return np.where(x > y, x, y)
+    return array_namespace(x, y).where(x > y, x, y)
 
 
 def minimum(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """MINIMUM: TFLite's MinimumOp is ``el1 < el2 ? el1 : el2`` (a NaN in x yields y)."""
-    return np.where(x < y, x, y)
+    return array_namespace(x, y).where(x < y, x, y)
 
 
 def add_sub_kernel(op: Op, graph: Graph, sign: int):
@@ -155,9 +168,6 @@ class Add(BinaryOp):
     fn = staticmethod(np.add)
     int64_version = 4
 
-    def run_jax(self, attrs, x, y):
-        return binary_jax("add", x, y)
-
     def prepare_integer(self, op, graph):
         return add_sub_kernel(op, graph, 1)
 
@@ -169,9 +179,6 @@ class Sub(BinaryOp):
     int64_version = 4
     broadcast_6d_version = 3
 
-    def run_jax(self, attrs, x, y):
-        return binary_jax("subtract", x, y)
-
     def prepare_integer(self, op, graph):
         return add_sub_kernel(op, graph, -1)
 
@@ -182,9 +189,6 @@ class Mul(BinaryOp):
     fn = staticmethod(np.multiply)
     int64_version = 5
 
-    def run_jax(self, attrs, x, y):
-        return binary_jax("multiply", x, y)
-
     def prepare_integer(self, op, graph):
         return mul_kernel(op, graph)
 
@@ -194,6 +198,14 @@ class Div(BinaryOp):
     options = Options("DivOptions", fused_activation_function=Activation)
     fn = staticmethod(divide)
     broadcast_6d_version = 2
+
+    def fn_jax(self, x, y):
+        # lax.div truncates integers toward zero, as C++ does; a zero divisor cannot raise
+        # inside a compiled function, so only the NumPy kernel refuses it.
+        import jax.numpy as jnp
+        from jax import lax
+
+        return x / y if is_floating(x) else lax.div(*jnp.broadcast_arrays(x, y))
 
 
 @register_op("SQUARED_DIFFERENCE")

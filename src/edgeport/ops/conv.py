@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..fixedpoint import array_namespace
 from ..graph import Graph, Op
 from . import compiled
 from .common import add_per_channel, conv_output_size, same_padding
@@ -125,6 +126,14 @@ def conv_jax(attrs, x, w, b, groups: int):
                                        dimension_numbers=("NHWC", "OHWI", "NHWC"),
                                        feature_group_count=groups, precision="highest")
     return out if b is None else out + b
+
+
+def add_at(array, index, values):
+    """``array[index] += values``: in place for a NumPy array, a new array for a jax one."""
+    if isinstance(array, np.ndarray):
+        array[index] += values
+        return array
+    return array.at[index].add(values)
 
 
 # -- ops -------------------------------------------------------------------------------------
@@ -326,6 +335,7 @@ class TransposeConv(OpDef):
     (output_shape int32[4], filter [O, KH, KW, I], input [N, H, W, I], optional bias [O])."""
 
     data_input = 2  # inputs are (output_shape, weights, input, bias)
+    static_inputs = (0,)
     options = Options("TransposeConvOptions", padding=Padding, stride_w=Int, stride_h=Int,
                       fused_activation_function=Activation,
                       quantized_bias_type=TensorTypeName)
@@ -351,14 +361,20 @@ class TransposeConv(OpDef):
         taps = (x.reshape(-1, n_in) @ w.transpose(3, 1, 2, 0).reshape(n_in, -1))
         taps = taps.reshape(n, in_h, in_w, kh, kw, n_out)
         # col2im: scatter-add each tap onto the canvas at stride steps.
-        canvas = np.zeros((n, max((in_h - 1) * sh + kh, top + out_h),
+        xp = array_namespace(x)
+        canvas = xp.zeros((n, max((in_h - 1) * sh + kh, top + out_h),
                            max((in_w - 1) * sw + kw, left + out_w), n_out), taps.dtype)
         for i in range(kh):
             for j in range(kw):
-                canvas[:, i:i + (in_h - 1) * sh + 1:sh, j:j + (in_w - 1) * sw + 1:sw] += \
-                    taps[:, :, :, i, j]
+                canvas = add_at(canvas, (slice(None), slice(i, i + (in_h - 1) * sh + 1, sh),
+                                         slice(j, j + (in_w - 1) * sw + 1, sw)),
+                                taps[:, :, :, i, j])
         out = canvas[:, top:top + out_h, left:left + out_w]
-        return out + b if b is not None else np.ascontiguousarray(out)
+        if b is not None:
+            return out + b
+        return np.ascontiguousarray(out) if xp is np else out
+
+    run_jax = run_float  # NumPy or jax arrays
 
     def prepare_integer(self, op, graph):
         # reference_integer_ops::TransposeConv: int32 scatter-accumulation, then per channel

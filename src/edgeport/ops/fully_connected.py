@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOpError
+from ..fixedpoint import array_namespace
 from .conv import all_of, dtype_of, is_hybrid, per_channel
 from .options import Activation, Bool, Enum, Options, TensorTypeName
 from .quantized import weighted_sum_kernel
@@ -98,14 +99,17 @@ class BatchMatMul(OpDef):
         return [(*np.broadcast_shapes(x.shape[:-2], y.shape[:-2]), m, n)]
 
     def run_float(self, attrs, x, y):
+        xp = array_namespace(x, y)
         if attrs.get("adj_x", False):
-            x = np.swapaxes(x, -1, -2)
+            x = xp.swapaxes(x, -1, -2)
         if attrs.get("adj_y", False):
-            y = np.swapaxes(y, -1, -2)
-        return np.matmul(x, y)
+            y = xp.swapaxes(y, -1, -2)
+        return xp.matmul(x, y)
+
+    run_jax = run_float  # NumPy or jax arrays
 
     def prepare_integer(self, op, graph):
-        return batch_matmul_kernel(self.run_float, op, graph)
+        return batch_matmul_kernel(self, op, graph)
 
     def version(self, op, graph):
         if dtype_of(graph, op.inputs[0]) == np.int16:

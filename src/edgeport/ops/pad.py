@@ -20,6 +20,14 @@ def pad(x: np.ndarray, paddings: np.ndarray, value=0) -> np.ndarray:
     return pad_constant(x, widths.tolist(), value)
 
 
+def pad_jax(x, paddings, value=0):
+    """`pad` in jax."""
+    import jax.numpy as jnp
+
+    return jnp.pad(x, np.asarray(paddings, dtype=np.int64).reshape(x.ndim, 2),
+                   constant_values=value)
+
+
 def pad_constant(x: np.ndarray, widths, value=0) -> np.ndarray:
     """``x`` padded per axis by widths[axis] = (before, after) (non-negative) with ``value``:
     each border slab is filled, then the input copied in, one pass each (np.pad does the same
@@ -37,6 +45,7 @@ def pad_constant(x: np.ndarray, widths, value=0) -> np.ndarray:
 
 
 class _PadBase(OpDef):
+    static_inputs = (1, 2)
     def shape(self, attrs, x, paddings, *_):
         if paddings.value is not None:
             return None
@@ -64,15 +73,12 @@ class Pad(_PadBase):
             x, paddings = inputs
             if array_namespace(x) is np:
                 return [pad(x, paddings, zero)]
-            return [self.run_jax(op.attrs, x, paddings, zero)]
+            return [pad_jax(x, paddings, zero)]
 
         return traceable(kernel)
 
-    def run_jax(self, attrs, x, paddings, value=0):
-        import jax.numpy as jnp
-
-        return jnp.pad(x, np.asarray(paddings, dtype=np.int64).reshape(x.ndim, 2),
-                       constant_values=value)
+    def run_jax(self, attrs, x, paddings):
+        return pad_jax(x, paddings)
 
 
 @register_op("PADV2")
@@ -82,3 +88,6 @@ class PadV2(_PadBase):
 
     def run_float(self, attrs, x, paddings, constant_values=None):
         return pad(x, paddings, 0 if constant_values is None else np.ravel(constant_values)[0])
+
+    def run_jax(self, attrs, x, paddings, constant_values=None):
+        return pad_jax(x, paddings, 0 if constant_values is None else constant_values.ravel()[0])

@@ -124,7 +124,7 @@ def centered_sum(reducer, x: np.ndarray, axis, zero_point: int, keep_dims: bool)
 
 
 # -- BATCH_MATMUL ------------------------------------------------------------------------------
-def batch_matmul_kernel(float_kernel, op: Op, graph: Graph):
+def batch_matmul_kernel(definition: OpDef, op: Op, graph: Graph):
     """BATCH_MATMUL int8/int16 (batch_matmul.cc EvalInt8 + reference_ops::BatchMatMul):
     the int32 sums of ``(x - zp_x) * (y - zp_y)`` (computed exactly as a float64 matmul of the
     centered values), times GetQuantizedConvolutionMultipler's ``s_x * s_y`` (float32) /
@@ -137,10 +137,10 @@ def batch_matmul_kernel(float_kernel, op: Op, graph: Graph):
 
     def kernel(inputs):
         x, y = (v.astype(np.float64) - z for v, z in zip(inputs, (z_x, z_y)))
-        acc = float_kernel(attrs, x, y).astype(np.int64)
+        acc = definition.kernel_for(x, y)(attrs, x, y).astype(np.int64)
         return [requantize(acc, multiplier, shift, z_out, info.min, info.max, info.dtype)]
 
-    return kernel
+    return traceable(kernel)
 
 
 # -- SQUARED_DIFFERENCE ------------------------------------------------------------------------
@@ -164,7 +164,7 @@ def squared_difference_kernel(op: Op, graph: Graph):
         return [requantize(diff * diff, m_out, shift_out, z_out, info.min, info.max,
                            info.dtype)]
 
-    return kernel
+    return traceable(kernel)
 
 
 # -- L2_NORMALIZATION ------------------------------------------------------------------------

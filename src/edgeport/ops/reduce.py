@@ -39,6 +39,7 @@ def reduce_axes(ufunc: np.ufunc, x: np.ndarray, axes, **options) -> np.ndarray:
 
 class _Reducer(OpDef):
     """A ReducerOptions op: ``reduce(x, axes)`` with keep_dims handled here."""
+    static_inputs = (1,)
 
     options = Options("ReducerOptions", keep_dims=Bool)
     versions: dict = {np.int16: 3, np.int8: 2}
@@ -50,6 +51,20 @@ class _Reducer(OpDef):
         axes = normalize_axes(axis, x.ndim)
         out = np.asarray(self.reduce(x, axes)).astype(x.dtype, copy=False)
         return out.reshape(self.reduced_shape(x.shape, axes, attrs.get("keep_dims", False)))
+
+    def run_jax(self, attrs, x, axis):
+        import jax.numpy as jnp
+
+        axes = normalize_axes(axis, x.ndim)
+        out = getattr(jnp, self.jax_reduction)(x, axis=axes, **self.reduce_options(x))
+        return out.astype(x.dtype).reshape(
+            self.reduced_shape(x.shape, axes, attrs.get("keep_dims", False)))
+
+    jax_reduction: str  # the jax.numpy reduction
+
+    def reduce_options(self, x) -> dict:
+        """Keyword arguments of ``reduce``'s reduction (and of jax's)."""
+        return {}
 
     @staticmethod
     def reduced_shape(shape, axes, keep_dims) -> tuple[int, ...]:
@@ -110,8 +125,13 @@ class Mean(_Reducer):
 class Sum(_Reducer):
     versions = {np.int8: 2}
 
+    jax_reduction = "sum"
+
     def reduce(self, x, axes):
-        return reduce_axes(np.add, x, axes, dtype=x.dtype)
+        return reduce_axes(np.add, x, axes, **self.reduce_options(x))
+
+    def reduce_options(self, x):
+        return {"dtype": x.dtype}
 
     def prepare_integer(self, op, graph):
         return sum_kernel(self, op, graph)
@@ -120,24 +140,31 @@ class Sum(_Reducer):
 @register_op("REDUCE_MAX")
 class ReduceMax(_Reducer):
     moves_data = True
+    jax_reduction = "max"
 
     def reduce(self, x, axes):
+        return reduce_axes(np.maximum, x, axes, **self.reduce_options(x))
+
+    def reduce_options(self, x):
         # An empty reduction gives TFLite's initial value, numeric_limits<T>::lowest()
         # (-FLT_MAX for float, not -inf).
         info = np.finfo if np.issubdtype(x.dtype, np.floating) else np.iinfo
-        lowest = info(x.dtype).min
-        return reduce_axes(np.maximum, x, axes, initial=lowest)
+        return {"initial": info(x.dtype).min}
 
 
 @register_op("ARG_MAX")
 class ArgMax(OpDef):
+    static_inputs = (1,)
     moves_data = True
     options = Options("ArgMaxOptions", output_type=TensorTypeName)
 
     def run_float(self, attrs, x, axis):
         # Ties resolve to the first index, as TFLite's strict > comparison does.
         dtype = index_dtype(attrs.get("output_type", "INT64"), self.name)
-        return np.argmax(x, axis=normalize_axis(int_list(axis)[0], x.ndim)).astype(dtype)
+        axis = normalize_axis(int_list(axis)[0], x.ndim)
+        return array_namespace(x).argmax(x, axis=axis).astype(dtype)
+
+    run_jax = run_float  # NumPy or jax arrays
 
     def version(self, op, graph):
         return dtype_version(input_tensor(op, graph).dtype, {np.bool_: 3, np.int8: 2})

@@ -48,6 +48,9 @@ class OpDef:
     # The input whose dtype the outputs have, when a shape rule (not a kernel run) infers them;
     # quantized outputs keep their declared dtype.
     data_input: int = 0
+    # The inputs (shapes, axes, paddings, sizes) that the jax kernel needs as constants, since
+    # they decide the shapes it traces; with a runtime value there, the op runs on NumPy.
+    static_inputs: tuple[int, ...] = ()
 
     def run_float(self, attrs: dict, *inputs: np.ndarray):
         """The NumPy reference kernel: returns one array, or a tuple for several outputs."""

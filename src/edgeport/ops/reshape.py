@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOpError
+from ..fixedpoint import array_namespace
 from .options import IntList, Options, TensorTypeName
 from .registry import OpDef, register_op
 
@@ -72,6 +73,7 @@ def resolve_shape(new_shape, size: int) -> tuple[int, ...]:
 
 @register_op("RESHAPE")
 class Reshape(OpDef):
+    static_inputs = (1,)
     moves_data = True
     options = Options("ReshapeOptions", new_shape=IntList)
 
@@ -110,28 +112,37 @@ class Squeeze(OpDef):
 
     def run_float(self, attrs, x):
         dims = attrs.get("squeeze_dims", ())
+        xp = array_namespace(x)
         if not dims:  # no squeeze_dims: drop every size-1 dimension
-            return np.squeeze(x)
-        return np.squeeze(x, axis=normalize_axes(dims, x.ndim))
+            return xp.squeeze(x)
+        return xp.squeeze(x, axis=normalize_axes(dims, x.ndim))
+
+    run_jax = run_float  # written for NumPy and jax arrays, as the kernels below
 
 
 @register_op("EXPAND_DIMS")
 class ExpandDims(OpDef):
+    static_inputs = (1,)
     moves_data = True
     options = Options("ExpandDimsOptions")
 
     def run_float(self, attrs, x, axis):
         # A negative axis counts from the end of the output: axis + rank + 1.
-        return np.expand_dims(x, normalize_axis(int_list(axis)[0], x.ndim + 1))
+        return array_namespace(x).expand_dims(x, normalize_axis(int_list(axis)[0], x.ndim + 1))
+
+    run_jax = run_float
 
 
 @register_op("TRANSPOSE")
 class Transpose(OpDef):
+    static_inputs = (1,)
     moves_data = True
     options = Options("TransposeOptions")
 
     def run_float(self, attrs, x, perm):
-        return np.transpose(x, [normalize_axis(p, x.ndim) for p in int_list(perm)])
+        return x.transpose([normalize_axis(p, x.ndim) for p in int_list(perm)])
+
+    run_jax = run_float
 
     def shape(self, attrs, x, perm):
         if perm.value is not None:
@@ -173,6 +184,8 @@ class Cast(OpDef):
         from ..tflite_schema import DTYPES  # tflite_schema imports this package
 
         return x.astype(DTYPES[attrs.get("out_data_type", "FLOAT32")])
+
+    run_jax = run_float
 
     def prepare(self, op, graph):
         dtype = graph.tensors[op.outputs[0]].dtype

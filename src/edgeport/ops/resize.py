@@ -41,6 +41,7 @@ def resize_scale(in_size: int, out_size: int, align_corners: bool) -> np.float32
 
 class Resize(OpDef):
     """What both resize ops share: the output shape and the op version."""
+    static_inputs = (1,)
 
     # The options that need version 3 (op_version.cc).
     version_3_options: tuple[str, ...] = ("half_pixel_centers",)
@@ -152,6 +153,8 @@ class ResizeNearestNeighbor(Resize):
         rows = nearest_indices(x.shape[1], height, align, half_pixel)
         cols = nearest_indices(x.shape[2], width, align, half_pixel)
         return x[:, rows][:, :, cols]
+
+    run_jax = run_float  # indexing, which jax arrays have too
 
 
 @lru_cache(maxsize=256)

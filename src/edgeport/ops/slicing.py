@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..fixedpoint import array_namespace
 from .options import Activation, Bool, Int, Options
 from .quantized_kernels import concatenation_kernel
 from .registry import OpDef, register_op
@@ -86,6 +87,7 @@ def _axis_range(attrs, j, size, start, stop, stride) -> np.ndarray:
 
 @register_op("STRIDED_SLICE")
 class StridedSlice(OpDef):
+    static_inputs = (1, 2, 3)
     moves_data = True
     options = Options("StridedSliceOptions", begin_mask=Int, end_mask=Int, ellipsis_mask=Int,
                       new_axis_mask=Int, shrink_axis_mask=Int, offset=Bool)
@@ -122,6 +124,7 @@ class StridedSlice(OpDef):
 
 @register_op("SLICE")
 class Slice(OpDef):
+    static_inputs = (1, 2)
     moves_data = True
     options = Options("SliceOptions")
 
@@ -130,6 +133,8 @@ class Slice(OpDef):
         index = tuple(slice(b, None if s == -1 else b + s)
                       for b, s in zip(int_list(begin), int_list(size)))
         return x[index]
+
+    run_jax = run_float  # indexing, which jax arrays have too
 
     def shape(self, attrs, x, begin, size):
         if begin.value is not None and size.value is not None:
@@ -167,6 +172,10 @@ class Gather(OpDef):
                 idx[:, None, :]]
         return out.reshape(params.shape[:axis] + indices.shape[batch:] + params.shape[axis + 1:])
 
+    # Indexing works on jax arrays too; but a compiled gather cannot raise, so jax clamps an
+    # index out of range where NumPy refuses it.
+    run_jax = run_float
+
     def version(self, op, graph):
         params, indices = input_tensor(op, graph, 0), input_tensor(op, graph, 1)
         if indices.dtype == np.int16:
@@ -178,11 +187,15 @@ class Gather(OpDef):
 
 @register_op("SPLIT")
 class Split(OpDef):
+    static_inputs = (0,)
     moves_data = True
     options = Options("SplitOptions", num_splits=Int)
 
     def run_float(self, attrs, axis, x):
-        return tuple(np.split(x, attrs["num_splits"], normalize_axis(int_list(axis)[0], x.ndim)))
+        return tuple(array_namespace(x).split(x, attrs["num_splits"],
+                                              normalize_axis(int_list(axis)[0], x.ndim)))
+
+    run_jax = run_float
 
     def version(self, op, graph):
         # The data is input 1 (input 0 is the axis).
@@ -192,6 +205,7 @@ class Split(OpDef):
 
 @register_op("SPLIT_V")
 class SplitV(OpDef):
+    static_inputs = (1, 2)
     moves_data = True
     options = Options("SplitVOptions", num_splits=Int)
 
@@ -200,7 +214,9 @@ class SplitV(OpDef):
         sizes = int_list(size_splits)
         if -1 in sizes:  # one size may be -1: whatever the others leave
             sizes[sizes.index(-1)] = x.shape[axis] - (sum(sizes) + 1)
-        return tuple(np.split(x, np.cumsum(sizes)[:-1], axis))
+        return tuple(array_namespace(x).split(x, np.cumsum(sizes)[:-1].tolist(), axis))
+
+    run_jax = run_float
 
     def shape(self, attrs, x, size_splits, axis):
         if size_splits.value is not None and axis.value is not None:
@@ -221,7 +237,10 @@ class Pack(OpDef):
     options = Options("PackOptions", values_count=Int, axis=Int)
 
     def run_float(self, attrs, *values):
-        return np.stack(values, normalize_axis(attrs.get("axis", 0), values[0].ndim + 1))
+        xp = array_namespace(*values)
+        return xp.stack(values, normalize_axis(attrs.get("axis", 0), values[0].ndim + 1))
+
+    run_jax = run_float
 
     def version(self, op, graph):
         return dtype_version(input_tensor(op, graph).dtype,
@@ -235,7 +254,9 @@ class Unpack(OpDef):
 
     def run_float(self, attrs, x):
         axis = normalize_axis(attrs.get("axis", 0), x.ndim)
-        return tuple(np.moveaxis(x, axis, 0))
+        return tuple(array_namespace(x).moveaxis(x, axis, 0))
+
+    run_jax = run_float
 
     def version(self, op, graph):
         return dtype_version(input_tensor(op, graph).dtype,

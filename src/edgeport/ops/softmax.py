@@ -91,8 +91,11 @@ class LogSoftmax(LastAxisOp):
 
     def run_float(self, attrs, x):
         # reference_ops::LogSoftmax: (x - max) - log(sum(exp(x - max))).
+        xp = array_namespace(x)
         shifted = x - x.max(axis=-1, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+
+    run_jax = run_float  # NumPy or jax arrays
 
 
 @register_op("L2_NORMALIZATION")
@@ -100,8 +103,11 @@ class L2Normalization(LastAxisOp):
     options = Options("L2NormOptions", fused_activation_function=Activation)
 
     def run_float(self, attrs, x):
-        norm = np.sqrt(np.square(x).sum(axis=-1, keepdims=True))
-        return x / np.maximum(norm, L2_NORM_EPSILON)
+        xp = array_namespace(x)
+        norm = xp.sqrt((x * x).sum(axis=-1, keepdims=True))
+        return x / xp.maximum(norm, L2_NORM_EPSILON)
+
+    run_jax = run_float  # NumPy or jax arrays
 
     def prepare_integer(self, op, graph):
         return l2_normalization_kernel(op, graph)

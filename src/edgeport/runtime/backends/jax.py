@@ -10,9 +10,10 @@ segments of different devices are copied explicitly (``jax.device_put``), and th
 reported.
 
 Quantized ops run their NumPy integer kernels themselves, traced, where those are written for
-both array libraries (`edgeport.ops.registry.traceable`): their fixed-point arithmetic needs
-int64 (and exact float64 sums), so such ops form segments of their own, traced and run with
-jax's 64-bit types on, and their results equal the NumPy interpreter's to the bit.
+both array libraries (`edgeport.ops.registry.traceable`), so their results equal the NumPy
+interpreter's to the bit. Their fixed-point arithmetic needs int64 (and exact float64 sums), and
+jax narrows 64-bit types to 32 bits unless told otherwise: such ops, and ops with int64 or
+float64 tensors, form segments of their own, traced and run with jax's 64-bit types on.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Segment:
     device: str
     kernel: str                      # "jax" or "numpy"
     stage: int
-    integer: bool = False            # quantized ops' kernels, run with 64-bit types on
+    x64: bool = False                # run with jax's 64-bit types on (`needs_64_bits`)
     steps: list[Step] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)   # runtime values read from outside
     outputs: list[str] = field(default_factory=list)  # values produced here, needed later
@@ -45,17 +46,30 @@ class Segment:
     fn: object = None                                # the jitted function
 
 
-def has_jax_kernel(op, graph: Graph, kernel) -> bool:
-    """Whether the op can run in jax: a quantized op whose integer ``kernel`` is traceable, or
-    a float builtin with ``run_jax`` (hybrid ops, with quantized weights, stay on NumPy)."""
+def has_jax_kernel(op, graph: Graph, kernel, constants) -> bool:
+    """Whether the op can run in jax: its static inputs are among ``constants``, and it is a
+    quantized op whose integer ``kernel`` is traceable, or a float builtin with ``run_jax``
+    (hybrid ops, with quantized weights, stay on NumPy)."""
+    definition = None if op.is_custom else get_op(op.type)
+    if definition is None or any(i < len(op.inputs) and op.inputs[i] is not None
+                                 and op.inputs[i] not in constants
+                                 for i in definition.static_inputs):
+        return False
     if is_integer_op(op, graph):
         return is_traceable(kernel)
-    definition = None if op.is_custom else get_op(op.type)
     if getattr(definition, "run_jax", None) is None:
         return False
     return not any(name is not None and graph.tensors[name].quant is not None
                    and graph.tensors[name].dtype.kind in "iu"
                    for name in (*op.inputs, *op.outputs))
+
+
+def needs_64_bits(op, graph: Graph, specs) -> bool:
+    """Whether an op must run with jax's 64-bit types on: a quantized op (int64 fixed-point
+    arithmetic), or one with an int64 or float64 tensor."""
+    return is_integer_op(op, graph) or any(
+        name is not None and specs[name].dtype.itemsize == 8
+        and specs[name].dtype.kind in "iuf" for name in (*op.inputs, *op.outputs))
 
 
 def jax_activation(x, name: str):
@@ -111,16 +125,17 @@ class JaxExecutor(GraphExecutor):
         assigned = self.assign(self.steps, self.specs) if self.assign else None
         kernels = {id(s.op): s.kernel for s in self.steps}
         plans = place_ops([s.op for s in self.steps], available,
-                          lambda op: has_jax_kernel(op, self.graph, kernels[id(op)]),
+                          lambda op: has_jax_kernel(op, self.graph, kernels[id(op)],
+                                                    self.constants),
                           self.placement, assigned, self.strict, self.source)
         stage_of = {d: i for i, d in enumerate(dict.fromkeys((assigned or {}).values()))}
         self.segments = []
         for step, plan in zip(self.steps, plans):
             stage = stage_of.get((assigned or {}).get(id(step.op)), 0)
-            integer = plan.kernel == "jax" and is_integer_op(step.op, self.graph)
-            key = (plan.device, plan.kernel, stage, integer)
+            x64 = plan.kernel == "jax" and needs_64_bits(step.op, self.graph, self.specs)
+            key = (plan.device, plan.kernel, stage, x64)
             if not self.segments or (self.segments[-1].device, self.segments[-1].kernel,
-                                     self.segments[-1].stage, self.segments[-1].integer) != key:
+                                     self.segments[-1].stage, self.segments[-1].x64) != key:
                 self.segments.append(Segment(*key))
             self.segments[-1].steps.append(step)
         self._link(named)
@@ -142,8 +157,9 @@ class JaxExecutor(GraphExecutor):
             if segment.kernel == "jax":
                 constants = {n: self.constants[n] for n in reads if n in self.constants}
                 device = named[segment.device]
-                segment.params = {n: self.jax.device_put(v, device)
-                                  for n, v in constants.items() if v.dtype.kind == "f"}
+                with self.jax.enable_x64(segment.x64):
+                    segment.params = {n: self.jax.device_put(v, device)
+                                      for n, v in constants.items() if v.dtype.kind == "f"}
                 static = {n: v for n, v in constants.items() if v.dtype.kind != "f"}
                 segment.fn = self.jax.jit(_segment_function(segment, static, self.graph))
 
@@ -171,9 +187,9 @@ class JaxExecutor(GraphExecutor):
             try:
                 if segment.kernel == "jax":
                     device = named[segment.device]
-                    inputs = {n: jax.device_put(values[n], device) for n in segment.inputs}
                     with jax.default_matmul_precision("highest"), \
-                            jax.enable_x64(segment.integer):
+                            jax.enable_x64(segment.x64):
+                        inputs = {n: jax.device_put(values[n], device) for n in segment.inputs}
                         values.update(segment.fn(segment.params, inputs))
                 else:
                     self._run_numpy(values, segment)
@@ -207,7 +223,7 @@ class JaxExecutor(GraphExecutor):
                          if profile and self.steps else None)
 
     def to_numpy(self, values: dict) -> dict:
-        """Values back on the host, in their planned dtypes (jax computes int64 as int32)."""
+        """Values back on the host, as NumPy arrays of their planned dtypes."""
         known = {**self.constants, **values}
         outputs = {n: known[n] for n in self.graph.outputs}
         values.update(outputs)

@@ -68,7 +68,7 @@ class Dequantize(OpDef):
     def prepare(self, op, graph):
         dtype = graph.tensors[op.inputs[0]].dtype
         if dtype == np.float16:
-            return lambda inputs: [inputs[0].astype(np.float32)]
+            return traceable(lambda inputs: [inputs[0].astype(np.float32)])
         if dtype not in QUANTIZED_TYPES:
             raise UnsupportedOpError(f"{op.label}: cannot dequantize {dtype} (takes int8, "
                                      "uint8, int16 or float16)")

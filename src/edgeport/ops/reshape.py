@@ -168,6 +168,8 @@ class Shape(OpDef):
     def run_float(self, attrs, x):
         return np.array(x.shape, dtype=index_dtype(attrs.get("out_type", "INT32"), self.name))
 
+    run_jax = run_float  # a constant of the traced shape
+
     def value(self, attrs, x):
         """Known once the input's shape is: SHAPE -> ... -> RESHAPE chains fold at load."""
         return [self.run_float(attrs, np.empty(x.shape, dtype=np.uint8))]

@@ -47,17 +47,17 @@ class Segment:
 
 
 def has_jax_kernel(op, graph: Graph, kernel, constants) -> bool:
-    """Whether the op can run in jax: its static inputs are among ``constants``, and it is a
-    quantized op whose integer ``kernel`` is traceable, or a float builtin with ``run_jax``
-    (hybrid ops, with quantized weights, stay on NumPy)."""
+    """Whether the op can run in jax: its static inputs are among ``constants``, and its
+    prepared ``kernel`` is traceable (quantized ops, float16 DEQUANTIZE), or it is a float
+    builtin with ``run_jax`` (hybrid ops, with quantized weights, stay on NumPy)."""
     definition = None if op.is_custom else get_op(op.type)
     if definition is None or any(i < len(op.inputs) and op.inputs[i] is not None
                                  and op.inputs[i] not in constants
                                  for i in definition.static_inputs):
         return False
-    if is_integer_op(op, graph):
-        return is_traceable(kernel)
-    if getattr(definition, "run_jax", None) is None:
+    if is_traceable(kernel):
+        return True
+    if is_integer_op(op, graph) or getattr(definition, "run_jax", None) is None:
         return False
     return not any(name is not None and graph.tensors[name].quant is not None
                    and graph.tensors[name].dtype.kind in "iu"
@@ -161,7 +161,7 @@ class JaxExecutor(GraphExecutor):
                     segment.params = {n: self.jax.device_put(v, device)
                                       for n, v in constants.items() if v.dtype.kind == "f"}
                 static = {n: v for n, v in constants.items() if v.dtype.kind != "f"}
-                segment.fn = self.jax.jit(_segment_function(segment, static, self.graph))
+                segment.fn = self.jax.jit(_segment_function(segment, static))
 
     def _copies(self) -> list[Copy]:
         where = {n: "host" for n in self.graph.inputs}
@@ -230,9 +230,9 @@ class JaxExecutor(GraphExecutor):
         return {n: np.asarray(v, dtype=self.specs[n].dtype) for n, v in values.items()}
 
 
-def _segment_function(segment: Segment, static: dict, graph: Graph):
+def _segment_function(segment: Segment, static: dict):
     """The traced body of a jax segment: its ops in order over an environment of values."""
-    program = [(_jax_kernel(step, graph), step.inputs, step.outputs) for step in segment.steps]
+    program = [(_jax_kernel(step), step.inputs, step.outputs) for step in segment.steps]
     outputs = list(segment.outputs)
 
     def run(params, inputs):
@@ -245,10 +245,10 @@ def _segment_function(segment: Segment, static: dict, graph: Graph):
     return run
 
 
-def _jax_kernel(step: Step, graph: Graph):
-    """What a jax segment runs for ``step``: a quantized op's own (traceable) integer kernel,
-    or a float op's ``run_jax`` with its fused activation."""
-    if is_integer_op(step.op, graph):
+def _jax_kernel(step: Step):
+    """What a jax segment runs for ``step``: its own prepared kernel where that is traceable
+    (a quantized op's integer kernel), else the op's ``run_jax`` with its fused activation."""
+    if is_traceable(step.kernel):
         return step.kernel
     definition, attrs = get_op(step.op.type), step.op.attrs
     return lambda inputs: run_jax_op(definition, attrs, inputs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -94,6 +95,21 @@ def check_strict_and_soft(names):
         assert "could not satisfy explicit device specification /device:GPU:0" in str(exc)
     else:
         raise AssertionError("strict placement on a missing device must raise")
+
+
+def check_int8_strategies(names):
+    """An int8 model (TensorFlow's own converter's) split across the devices, both ways, gives
+    the NumPy interpreter's bits."""
+    model = (Path(__file__).parents[1] / "data" / "official_digits_int8.tflite").read_bytes()
+    x = np.random.default_rng(0).integers(-128, 128, (7, 8, 8, 1)).astype(np.int8)
+    (want,) = run(Interpreter(model_content=model), x)
+    for strategy in ("pipeline", "data_parallel"):
+        interpreter = Interpreter(model_content=model, backend="jax", devices=names,
+                                  strategy=strategy)
+        (got,) = run(interpreter, x)
+        assert got.dtype == want.dtype and np.array_equal(got, want), strategy
+        report = interpreter.placement_report()
+        assert {p.kernel for p in report.ops} == {"jax"} and set(report.devices) == set(names)
 
 
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items()

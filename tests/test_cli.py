@@ -172,7 +172,49 @@ def test_run_random_int_inputs(tmp_path, capsys):
     assert ["out0", "[2, 5]", "int32"] == table_rows(out)[0][:3]
 
 
+def test_run_on_the_jax_backend(model, tmp_path, capsys):
+    code, out, err = cli(capsys, "run", model, "--random", "--batch", 2, "--backend", "jax",
+                         "--device", "/CPU:0", "--output", tmp_path / "jax.npz")
+    assert code == 0 and err == ""
+    assert "backend jax (one device): 2 ops on /device:CPU:0 (jax)" in out
+    assert cli(capsys, "run", model, "--random", "--batch", 2,
+               "--output", tmp_path / "numpy.npz")[0] == 0
+    with np.load(tmp_path / "jax.npz") as got, np.load(tmp_path / "numpy.npz") as want:
+        for name in want.files:
+            np.testing.assert_allclose(got[name], want[name], rtol=1e-6)
+
+
+def test_run_on_a_missing_device_falls_back_with_a_warning(model, capsys, caplog):
+    code, out, _ = cli(capsys, "run", model, "--random", "--backend", "jax", "--device",
+                       "/GPU:7")
+    assert code == 0
+    assert "no device /device:GPU:7" in caplog.text and "fall back to /device:CPU:0" in caplog.text
+    assert "2 ops on /device:CPU:0 (jax)" in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--device", "/CPU:0"], "--device and --strategy need --backend jax"),
+    (["--strategy", "pipeline"], "--device and --strategy need --backend jax"),
+])
+def test_device_options_need_the_jax_backend(model, capsys, args, message):
+    code, out, err = cli(capsys, "run", model, "--random", *args)
+    assert code == 1 and err == f"edgeport: error: {message}\n"
+
+
+def test_device_names_are_checked(model, capsys):
+    code, _, err = cli(capsys, "run", model, "--random", "--backend", "jax", "--device", "tpu")
+    assert code == 2 and "'tpu' is not a device name" in err
+
+
 # -- bench ------------------------------------------------------------------------------------
+def test_bench_on_the_jax_backend(model, capsys):
+    code, out, _ = cli(capsys, "bench", model, "--runs", 3, "--warmup", 1, "--backend", "jax")
+    assert code == 0
+    assert "backend jax (one device): 2 ops on /device:CPU:0 (jax)" in out
+    code, _, err = cli(capsys, "bench", model, "--backend", "jax", "--profile")
+    assert code == 1 and "--profile times the NumPy interpreter's ops" in err
+
+
 def latency_row(out: str) -> list[float]:
     rows = table_rows(out)
     return [float(v) for v in rows[0]]

@@ -2,7 +2,7 @@
 reference kernels (tensorflow/lite/kernels/internal/common.h, quantization_util.cc, and
 gemmlowp's fixedpoint.h). See shared/reference/tflite.md §2 for the arithmetic.
 
-The functions on arrays take NumPy or jax arrays alike (`array_namespace`): the jax backend
+The functions on arrays take NumPy or jax arrays alike (`edgeport.arrays`): the jax backend
 traces the integer kernels built on them, with jax's 64-bit types on, so its integer results are
 the NumPy interpreter's to the bit.
 """
@@ -13,38 +13,23 @@ import math
 
 import numpy as np
 
-
-def array_namespace(*arrays):
-    """The library of ``arrays``: jax.numpy when one of them is a jax array (or a tracer of
-    one), else NumPy. Kernels written against it run in both backends."""
-    for array in arrays:
-        if not isinstance(array, (np.ndarray, np.generic)) and \
-                hasattr(array, "__array_namespace__"):
-            return array.__array_namespace__()
-    return np
+from .arrays import array_namespace
 
 
 def round_half_away(x: np.ndarray) -> np.ndarray:
     """TfLiteRound (std::round) on a float array: halves round away from zero, exactly.
 
-    ``floor(x + 0.5)`` would be wrong in float32: 0.49999997 + 0.5 rounds to 1.
+    ``floor(x + 0.5)`` would be wrong in float32: 0.49999997 + 0.5 rounds to 1. In jax, XLA's
+    own rounding: no arithmetic on ``x`` that XLA could fuse with the product ``x`` may be.
     """
     xp = array_namespace(x)
+    if xp is not np:
+        from jax import lax
+
+        return lax.round(x, lax.RoundingMethod.AWAY_FROM_ZERO)
     whole = xp.trunc(x)
     step = xp.where(xp.abs(x - whole) >= 0.5, xp.sign(x), 0).astype(whole.dtype)
     return whole + step
-
-
-def divide(x, divisor):
-    """``x / divisor`` rounded once, as C++ divides. XLA rewrites a division by a broadcast
-    value into a multiplication by its reciprocal, which rounds twice (2% of QUANTIZE's
-    exact-half inputs then land one step off); an optimization barrier keeps the division."""
-    xp = array_namespace(x)
-    if xp is np:
-        return x / divisor
-    from jax import lax
-
-    return x / lax.optimization_barrier(xp.broadcast_to(xp.asarray(divisor), x.shape))
 
 
 def quantize_multiplier(real: float) -> tuple[int, int]:

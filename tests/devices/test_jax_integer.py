@@ -13,11 +13,16 @@ import keras
 import numpy as np
 import pytest
 
-from edgeport.fixedpoint import array_namespace, count_leading_zeros32, divide
+from edgeport.arrays import array_namespace, divide_as_c
+from edgeport.fixedpoint import count_leading_zeros32
 from edgeport.lite import Optimize, TFLiteConverter
+from edgeport.runtime.backends.jax import needs_64_bits
+from edgeport.shapes import bind_kernels, infer_specs
 from tests.devices.helpers import Interpreter, run
 from tests.keras.helpers import numpy_initializers, randomize_batch_norms
+from tests.opmodels import Input, op_graph
 from tests.oracles.litert import run_litert
+from tests.quantmodels import QInput, qp, quant_graph
 
 OFFICIAL_INT8 = Path(__file__).parents[1] / "data" / "official_digits_int8.tflite"
 
@@ -79,16 +84,32 @@ def test_x64_is_on_only_inside_integer_segments():
     assert jax.config.jax_enable_x64 == before
 
 
-def test_divide_rounds_once_in_jax():
+@pytest.mark.parametrize("graph,wide", [
+    (op_graph("ADD", [Input((2, 3)), Input((2, 3))], {"fused_activation_function": "NONE"}),
+     False),
+    (op_graph("CAST", [Input((2, 3))], output_dtypes=[np.int64]), True),
+    (op_graph("ADD", [Input((2, 3), np.int64), Input((2, 3), np.int64)],
+              {"fused_activation_function": "NONE"}), True),
+    (quant_graph("RELU", [QInput((2, 3), np.int8, qp(0.1, 2))], {}, [(np.int8, qp(0.1, 2))]),
+     True),
+], ids=["float32", "cast-to-int64", "int64", "int8"])
+def test_which_ops_need_64_bits(graph, wide):
+    specs = infer_specs(graph, bind_kernels(graph))
+    assert needs_64_bits(graph.ops[0], graph, specs) == wide
+
+
+def test_divide_as_c_rounds_once_in_jax():
     """XLA would multiply by the reciprocal of a broadcast divisor: one step off on exact
     halves, which QUANTIZE's rounding then shows."""
     scale = np.array([0.05], np.float32)
     x = ((np.arange(-3000, 3000) + 0.5) * 0.05).astype(np.float32)
     want = x / scale
-    got = np.asarray(jax.jit(lambda v: divide(v, scale))(x))
+    got = np.asarray(jax.jit(lambda v: divide_as_c(v, scale))(x))
     np.testing.assert_array_equal(got, want)
     reciprocal = np.asarray(jax.jit(lambda v: v / scale)(x))
-    assert (reciprocal != want).any()  # what divide() guards against, still XLA's rewrite
+    assert (reciprocal != want).any()  # what divide_as_c guards against, still XLA's rewrite
+    scalar = np.float32(7.5)  # a 0-d input broadcasts as in NumPy
+    assert jax.jit(lambda v: divide_as_c(v, scale))(scalar).shape == (scalar / scale).shape
 
 
 def test_count_leading_zeros32_in_both_libraries():

@@ -114,6 +114,17 @@ def test_data_movement_int8(op_type, extra, attrs):
     assert_bit_exact(graph)
 
 
+def test_gather_int8_embedding_table():
+    """A quantized table of constants, rows picked by runtime indices."""
+    quant = qp(F32(0.05), -6)
+    table = np.random.default_rng(0).integers(-128, 128, (10, 4)).astype(np.int8)
+    graph = quant_graph("GATHER", [QConst(table, quant), QInput((3, 2), np.int32, None)],
+                        {"axis": 0, "batch_dims": 0}, [(np.int8, quant)])
+    indices = np.array([[9, 0], [3, 3], [1, 7]], np.int32)
+    (out,) = assert_bit_exact(graph, [indices])
+    np.testing.assert_array_equal(out, table[indices])
+
+
 def test_split_int8():
     quant = qp(F32(0.05), -6)
     graph = quant_graph("SPLIT", [QConst(np.array(3, np.int32)),

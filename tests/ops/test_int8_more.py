@@ -181,6 +181,19 @@ def test_concatenation_uint8_requantizes(axis, scales):
     assert_bit_exact(graph)
 
 
+def test_concatenation_uint8_requantizes_every_value_with_one_rounding_per_step():
+    """``q * scale + bias`` rounds the product first (the reference's two float32 steps); one
+    fused multiply-add (what XLA makes of it) would put q=55 on 15 instead of 14 for
+    s_in=0.0389511, zp_in=230 -> s_out=0.036746323, zp_out=200."""
+    values = np.arange(256, dtype=np.uint8).reshape(1, 256)
+    graph = quant_graph("CONCATENATION", [QInput((1, 256), np.uint8, qp(F32(0.0389511), 230)),
+                                          QInput((1, 256), np.uint8, qp(F32(0.036746323), 200))],
+                        {"axis": 0, "fused_activation_function": "NONE"},
+                        [(np.uint8, qp(F32(0.036746323), 200))])
+    (out,) = assert_bit_exact(graph, [values, values])
+    assert out[0, 55] == 14
+
+
 def test_concatenation_int8_different_params_refused():
     graph = quant_graph("CONCATENATION", [QInput((2, 3), np.int8, qp(F32(0.05), 0)),
                                           QInput((2, 3), np.int8, qp(F32(0.05), 0))],

@@ -117,6 +117,14 @@ def test_gather_dtypes(dtype):
     assert_matches_litert(graph)
 
 
+def test_gather_from_constant_integer_table():
+    """An embedding table of int32 constants indexed at run time (jax: the table is a device
+    constant, not a NumPy array a tracer cannot index)."""
+    table = np.arange(12, dtype=np.int32).reshape(4, 3)
+    graph = op_graph("GATHER", [table, Input((2, 2), np.int32)], {"axis": 0})
+    assert_matches_litert(graph, [np.array([[3, 1], [0, 0]], np.int32)])
+
+
 def test_gather_runtime_indices():
     graph = op_graph("GATHER", [Input((4, 3)), Input((2, 2), np.int32)], {"axis": 0})
     x = np.arange(12, dtype=np.float32).reshape(4, 3)

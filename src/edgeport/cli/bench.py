@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
-from .common import make_console, non_negative_int, positive_int, shape_text
+from .common import (CommandError, add_backend_arguments, make_console, non_negative_int,
+                     open_interpreter, placement_summary, positive_int, shape_text)
 from .run import random_inputs
 
 
@@ -25,6 +26,7 @@ def add_parser(commands, common) -> None:
     bench.add_argument("--profile", action="store_true", help="time every op")
     bench.add_argument("--top", type=non_negative_int, default=25, metavar="N",
                        help="with --profile: show the N slowest ops (default 25, 0 = all)")
+    add_backend_arguments(bench)
     bench.set_defaults(command=bench_command)
 
 
@@ -33,11 +35,13 @@ def bench_command(args) -> int:
     from rich.table import Table
     from tqdm import tqdm
 
-    from ..lite import Interpreter
     from ..lite.interpreter import feed_inputs
     from ..ops.compiled import compiled_kernels_status
 
-    interpreter = Interpreter(model_path=args.model)
+    if args.profile and args.backend == "jax":
+        raise CommandError("--profile times the NumPy interpreter's ops one by one; the jax "
+                           "backend runs them as compiled segments")
+    interpreter = open_interpreter(args)
     arrays = random_inputs(interpreter, 0, args.batch)
     feed_inputs(interpreter, arrays)
     executor = interpreter.executor(0)
@@ -70,6 +74,8 @@ def bench_command(args) -> int:
     console.print(f"{args.runs} runs after {args.warmup} warmup"
                   + (", profiling every op" if args.profile else "")
                   + f"; numba's compiled loops {compiled_kernels_status()}")
+    if args.backend == "jax":
+        console.print(placement_summary(interpreter) + " (the first warmup run compiled it)")
     latency = Table(title="latency (ms)", title_justify="left")
     for column in ("p50", "p90", "p99", "mean", "min", "max", f"per image (batch {batch})"):
         latency.add_column(column, justify="right")

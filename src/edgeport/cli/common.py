@@ -81,3 +81,60 @@ def load_npy(path: str):
         raise CommandError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     except (ValueError, EOFError) as exc:
         raise CommandError(f"{path}: corrupt or unsupported .npy file ({exc})") from None
+
+
+def device_name(text: str) -> str:
+    """A device name as edgeport.device takes it (/GPU:0, /CPU:1, gpu:0, ...), canonical."""
+    from ..runtime.placement import canonical_device
+
+    try:
+        return canonical_device(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_backend_arguments(parser) -> None:
+    """--backend, --device and --strategy: where ``run`` and ``bench`` execute the model."""
+    from ..runtime.backends import BACKENDS, STRATEGIES
+
+    group = parser.add_argument_group("where the model runs")
+    group.add_argument("--backend", choices=BACKENDS, default="numpy",
+                       help="numpy: the reference interpreter (default); jax: the graph "
+                            "jit-compiled, on the CPU or a GPU (pip install edgeport[jax])")
+    group.add_argument("--device", dest="devices", action="append", type=device_name,
+                       metavar="NAME",
+                       help="with --backend jax: a device to run on, e.g. /GPU:0 or /CPU:0 "
+                            "(default: the first GPU, else the CPU); repeat it with --strategy")
+    group.add_argument("--strategy", choices=STRATEGIES,
+                       help="with --backend jax: run on every --device (default: all of them), "
+                            "as a pipeline of graph segments or as data-parallel replicas")
+
+
+def open_interpreter(args):
+    """The edgeport.lite.Interpreter of ``args.model`` on the backend and devices asked for."""
+    from ..lite import Interpreter
+
+    if args.backend == "numpy" and (args.devices or args.strategy):
+        raise CommandError("--device and --strategy need --backend jax")
+    devices = args.devices
+    if args.strategy and not devices:
+        from .. import config
+
+        devices = [device.name for device in config.list_logical_devices()]
+    return Interpreter(model_path=args.model, backend=args.backend, devices=devices,
+                       strategy=args.strategy)
+
+
+def placement_summary(interpreter) -> str:
+    """One line on where a jax-backend interpreter ran its ops (after its first invoke)."""
+    from collections import Counter
+
+    report = interpreter.placement_report()
+    counts = Counter((p.device, p.kernel) for p in report.ops)
+    where = ", ".join(f"{n} op{'' if n == 1 else 's'} on {device} ({kernel})"
+                      for (device, kernel), n in counts.items())
+    strategy = f"{report.strategy}, replicas on {', '.join(report.replicas)}" \
+        if report.replicas else report.strategy or "one device"
+    n = len(report.copies)
+    copies = f"; {n} cop{'y' if n == 1 else 'ies'} onto or between devices" if n else ""
+    return f"backend jax ({strategy}): {where}{copies}"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .common import CommandError, load_npy, make_console, positive_int, shape_text
+from .common import (CommandError, add_backend_arguments, load_npy, make_console,
+                     open_interpreter, placement_summary, positive_int, shape_text)
 
 
 def add_parser(commands, common) -> None:
@@ -22,16 +23,16 @@ def add_parser(commands, common) -> None:
                      help="with --random: resize the first dimension of every input to N")
     run.add_argument("--output", metavar="OUT.npz",
                      help="write the outputs to an .npz keyed by output tensor name")
+    add_backend_arguments(run)
     run.set_defaults(command=run_command)
 
 
 def run_command(args) -> int:
     from rich.table import Table
 
-    from ..lite import Interpreter
     from ..lite.interpreter import feed_inputs
 
-    interpreter = Interpreter(model_path=args.model)
+    interpreter = open_interpreter(args)
     if args.inputs:
         arrays = _load_inputs(interpreter, args.model, args.inputs)
     else:
@@ -46,6 +47,8 @@ def run_command(args) -> int:
         f"{d['name']} {shape_text(value.shape)} {value.dtype}"
         for d, value in zip(interpreter.get_input_details(), arrays))
         + ("" if args.inputs else f" (random, seed {args.seed})"))
+    if args.backend == "jax":
+        console.print(placement_summary(interpreter))
 
     table = Table(title=f"{args.model}: outputs", title_justify="left")
     table.add_column("output")

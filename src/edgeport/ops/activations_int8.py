@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..fixedpoint import array_namespace, multiply_by_quantized_multiplier, quantize_multiplier
+from ..arrays import array_namespace
+from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from ..graph import Graph, Op
 from .quantized import activation_range, lookup_kernel, scale_zero
 from .registry import traceable

@@ -12,7 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..fixedpoint import array_namespace, multiply_by_quantized_multiplier, quantize_multiplier
+from ..arrays import array_namespace
+from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from ..graph import Graph, Op
 from .common import fold_channels
 from .options import Activation, Bool, Options

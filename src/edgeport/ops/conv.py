@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..fixedpoint import array_namespace
+from ..arrays import array_namespace
 from ..graph import Graph, Op
 from . import compiled
 from .common import add_per_channel, conv_output_size, same_padding

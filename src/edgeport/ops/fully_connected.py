@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..fixedpoint import array_namespace
+from ..arrays import array_namespace
 from .conv import all_of, dtype_of, is_hybrid, per_channel
 from .options import Activation, Bool, Enum, Options, TensorTypeName
 from .quantized import weighted_sum_kernel

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fixedpoint import array_namespace
+from ..arrays import array_namespace
 from .options import Options
 from .registry import OpDef, register_op, traceable
 from .reshape import dtype_version, input_tensor

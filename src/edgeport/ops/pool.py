@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fixedpoint import array_namespace
+from ..arrays import array_namespace
 from .conv import conv_geometry, pad_nhwc, strides_of, tap_slice
 from .options import Activation, Int, Options, Padding
 from .quantized import activation_range

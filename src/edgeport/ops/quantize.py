@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..fixedpoint import (array_namespace, divide, multiply_by_quantized_multiplier,
+from ..arrays import array_namespace, divide_as_c
+from ..fixedpoint import (multiply_by_quantized_multiplier,
                           quantize_multiplier, round_half_away)
 from ..graph import QuantParams
 from .options import Options
@@ -54,7 +55,7 @@ def quantize(x: np.ndarray, quant: QuantParams, dtype: np.dtype) -> np.ndarray:
     info, xp = np.iinfo(dtype), array_namespace(x)
     # Clamp before the integer cast: TFLite's cast of an out-of-range float is undefined, and
     # any value past the int range clamps to the same end anyway.
-    quotient = divide(x.astype(np.float32), scale)
+    quotient = divide_as_c(x.astype(np.float32), scale)
     rounded = xp.clip(round_half_away(quotient), -2.0 ** 31, 2.0 ** 31 - 1)
     return xp.clip(rounded.astype(np.int64) + zero_point, info.min, info.max).astype(dtype)
 

@@ -23,7 +23,8 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..fixedpoint import (array_namespace, multiply_by_quantized_multiplier,
+from ..arrays import array_namespace
+from ..fixedpoint import (multiply_by_quantized_multiplier,
                           quantize_multipliers, round_half_away)
 from ..graph import Graph, Op, QuantParams
 from .registry import OpDef, traceable
@@ -92,6 +93,11 @@ def weighted_sum_kernel(definition: OpDef, op: Op, graph: Graph, data: int, weig
     ``round(acc * (double)s_x * s_w[c] / s_y)``: what LiteRT 2.3's BUILTIN_REF int8
     FULLY_CONNECTED computes (measured: the fixed-point stage is one step off on about 0.1% of
     its outputs, the double one never; tests/ops/test_int8_conv.py).
+
+    The float kernel is the definition's ``run_float``, or its ``run_jax`` when the jax backend
+    traces this kernel: float64 sums of these products are exact either way. Traced, the
+    weights are centered on the device from their int8 values (a float64 copy would be baked
+    into the compiled program).
     """
     x_name, w_name, y_name = op.inputs[data], op.inputs[weights], op.outputs[0]
     x_scale, x_zero = scale_zero(op, graph, x_name)
@@ -123,19 +129,21 @@ def weighted_sum_kernel(definition: OpDef, op: Op, graph: Graph, data: int, weig
 
     def kernel(inputs):
         args = list(inputs)
+        numpy = array_namespace(inputs[data]) is np
         args[data] = inputs[data].astype(np.float64) - x_zero
-        args[weights] = w_centered if w_centered is not None else center_weights(inputs[weights])
+        args[weights] = (w_centered if numpy and w_centered is not None
+                         else center_weights(inputs[weights]))
         if bias_name is not None:
             args[bias] = None
         acc = definition.kernel_for(inputs[data])(op.attrs, *args).astype(np.int64)
         if bias_name is not None:
-            acc = acc + (b_const if b_const is not None else inputs[bias]).astype(np.int64)
+            acc += (b_const if numpy and b_const is not None else inputs[bias]).astype(np.int64)
         if double_rescale:
             out = round_half_away(acc * rescale).astype(np.int64) + y_zero
             return [array_namespace(out).clip(out, low, high).astype(dtype)]
         return [requantize(acc, multiplier, shift, y_zero, low, high, dtype)]
 
-    return traceable(kernel) if hasattr(definition, "run_jax") else kernel
+    return traceable(kernel)
 
 
 def lookup_kernel(fn: Callable[[np.ndarray], np.ndarray], op: Op, graph: Graph):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..fixedpoint import (INT32_MAX, array_namespace, count_leading_zeros32,
+from ..arrays import array_namespace
+from ..fixedpoint import (INT32_MAX, count_leading_zeros32,
                           multiply_by_quantized_multiplier, quantize_multiplier,
                           rounding_divide_by_pot, round_half_away, saturating_left_shift,
                           saturating_rounding_doubling_high_mul, wrap_int32)
@@ -47,7 +48,7 @@ def _bilinear_10(in_size: int, out_size: int, align_corners: bool, half_pixel: b
     return lower, upper, coordinate - (1 << 10) * lower
 
 
-def resize_bilinear_kernel(float_kernel, op: Op, graph: Graph):
+def resize_bilinear_kernel(definition: OpDef, op: Op, graph: Graph):
     """RESIZE_BILINEAR on quantized values (resize_bilinear.cc, BUILTIN_REF). int8/int16:
     ResizeBilinearInteger, the four taps weighted in 1/1024 steps and summed in int64
     (``2**20`` per unit), rounded half away from zero by ``(v +- 2**19) / 2**20`` in C
@@ -60,7 +61,7 @@ def resize_bilinear_kernel(float_kernel, op: Op, graph: Graph):
     if dtype == np.uint8:
         def float_resize(inputs):
             x, size = inputs
-            return [round_half_away(float_kernel(attrs, x.astype(np.float32), size))
+            return [round_half_away(definition.run_float(attrs, x.astype(np.float32), size))
                     .astype(np.uint8)]
 
         return float_resize
@@ -227,7 +228,8 @@ def concatenation_kernel(definition: OpDef, op: Op, graph: Graph):
     output's parameters (Prepare refuses others) and are concatenated as they are. uint8 runs
     reference_ops::ConcatenationWithScaling: an input with other parameters is requantized in
     float32, ``round(q * scale + bias) + zp_out`` clamped to [0, 255], with
-    ``scale = s_in * (1 / s_out)`` and ``bias = -zp_in * scale``."""
+    ``scale = s_in * (1 / s_out)`` and ``bias = -zp_in * scale``: a function of one uint8
+    value, tabulated once (traced, XLA would fuse the product and the sum into one rounding)."""
     out_params = scale_zero(op, graph, op.outputs[0])
     in_params = [scale_zero(op, graph, name) for name in op.inputs]
     attrs = op.attrs
@@ -238,15 +240,20 @@ def concatenation_kernel(definition: OpDef, op: Op, graph: Graph):
                                  "needs every input on the output's scale and zero point")
     inverse_scale = np.float32(1) / out_params[0]
 
-    def requantized(q, params):
+    def requantized(params) -> np.ndarray:
+        """The output value of every uint8 input value."""
         scale = params[0] * inverse_scale
         bias = np.float32(-params[1]) * scale
-        value = round_half_away(q.astype(np.float32) * scale + bias) + np.float32(out_params[1])
-        return array_namespace(value).clip(value, 0, 255).astype(np.uint8)
+        q = np.arange(256, dtype=np.float32)
+        value = round_half_away(q * scale + bias) + np.float32(out_params[1])
+        return np.clip(value, 0, 255).astype(np.uint8)
+
+    tables = [requantized(params) if change else None
+              for params, change in zip(in_params, differ)]
 
     def kernel(inputs):
-        values = [requantized(x, params) if change else x
-                  for x, params, change in zip(inputs, in_params, differ)]
+        values = [x if table is None else array_namespace(x).asarray(table)[x.astype(np.int32)]
+                  for x, table in zip(inputs, tables)]
         return [definition.kernel_for(*values)(attrs, *values)]
 
     return traceable(kernel)

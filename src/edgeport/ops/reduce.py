@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from ..fixedpoint import array_namespace, multiply_by_quantized_multiplier, quantize_multiplier
+from ..arrays import array_namespace
+from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from .options import Bool, Options, TensorTypeName
 from .quantized import scale_zero
 from .quantized_kernels import centered_sum, sum_kernel
@@ -102,6 +103,7 @@ def quantized_mean(reducer: _Reducer, op, graph):
 
 @register_op("MEAN")
 class Mean(_Reducer):
+    int64_accumulator = True
     def reduce(self, x, axes):
         count = math.prod(x.shape[a] for a in axes)
         # Integer means truncate the quotient toward zero, as C's division does.
@@ -117,8 +119,13 @@ class Mean(_Reducer):
     def run_jax(self, attrs, x, axis):
         import jax.numpy as jnp
 
-        return jnp.mean(x, axis=normalize_axes(axis, x.ndim),
-                        keepdims=attrs.get("keep_dims", False))
+        axes, keep_dims = normalize_axes(axis, x.ndim), attrs.get("keep_dims", False)
+        if not np.issubdtype(x.dtype, np.integer):
+            return jnp.mean(x, axis=axes, keepdims=keep_dims)
+        # As `reduce`: the quotient truncated toward zero, in the input's dtype.
+        total = jnp.sum(x, axis=axes, keepdims=keep_dims, dtype=np.int64)
+        count = max(math.prod(x.shape[a] for a in axes), 1)
+        return (jnp.sign(total) * (jnp.abs(total) // count)).astype(x.dtype)
 
 
 @register_op("SUM")

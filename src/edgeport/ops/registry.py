@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..fixedpoint import array_namespace
+from ..arrays import array_namespace
 from ..graph import Graph, Op, QuantParams
 from .options import Options
 
@@ -51,6 +51,8 @@ class OpDef:
     # The inputs (shapes, axes, paddings, sizes) that the jax kernel needs as constants, since
     # they decide the shapes it traces; with a runtime value there, the op runs on NumPy.
     static_inputs: tuple[int, ...] = ()
+    # Whether the kernels sum integer inputs in int64 (MEAN): jax then needs its 64-bit types.
+    int64_accumulator: bool = False
 
     def run_float(self, attrs: dict, *inputs: np.ndarray):
         """The NumPy reference kernel: returns one array, or a tuple for several outputs."""
@@ -118,7 +120,7 @@ class OpDef:
             def move(inputs):
                 return _as_list(self.kernel_for(*inputs)(attrs, *inputs))
 
-            return traceable(move) if hasattr(self, "run_jax") else move
+            return traceable(move)  # every data-movement op has a jax kernel
         dtype = graph.tensors[op.outputs[0]].dtype
         raise UnsupportedOpError(f"{op.label}: edgeport has no quantized {dtype} kernel for "
                                  f"{self.name}")

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..fixedpoint import array_namespace
+from ..arrays import array_namespace
 from .options import IntList, Options, TensorTypeName
-from .registry import OpDef, register_op
+from .registry import OpDef, register_op, traceable
 
 
 # -- helpers shared by reshape, slicing, pad and reduce ---------------------------------------
@@ -182,16 +182,16 @@ class Cast(OpDef):
 
     options = Options("CastOptions", in_data_type=TensorTypeName, out_data_type=TensorTypeName)
 
-    def run_float(self, attrs, x):
-        from ..tflite_schema import DTYPES  # tflite_schema imports this package
-
-        return x.astype(DTYPES[attrs.get("out_data_type", "FLOAT32")])
-
-    run_jax = run_float
-
     def prepare(self, op, graph):
         dtype = graph.tensors[op.outputs[0]].dtype
-        return lambda inputs: [np.asarray(inputs[0]).astype(dtype)]
+        return traceable(lambda inputs: [inputs[0].astype(dtype)])
+
+    def run_jax(self, attrs, x):
+        """For a graph walked without its tensors (quantization-aware training): the dtype of
+        the options, which edgeport's frontends always set."""
+        from ..tflite_schema import DTYPES  # tflite_schema imports this package
+
+        return x.astype(DTYPES[attrs["out_data_type"]])
 
     def version(self, op, graph):
         dtypes = {input_tensor(op, graph).dtype.type, graph.tensors[op.outputs[0]].dtype.type}

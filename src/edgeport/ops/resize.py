@@ -98,7 +98,7 @@ class ResizeBilinear(Resize):
         return out.reshape(x.shape[0], dy.shape[0], dx.shape[1], x.shape[3])
 
     def prepare_integer(self, op, graph):
-        return resize_bilinear_kernel(self.run_float, op, graph)
+        return resize_bilinear_kernel(self, op, graph)
 
     def run_jax(self, attrs, x, size):
         # run_float's coordinates (static) and float expression, as one jax expression.

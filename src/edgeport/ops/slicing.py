@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fixedpoint import array_namespace
+from ..arrays import array_namespace
 from .options import Activation, Bool, Int, Options
 from .quantized_kernels import concatenation_kernel
 from .registry import OpDef, register_op

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fixedpoint import (array_namespace, calculate_input_radius, count_leading_zeros32,
+from ..arrays import array_namespace
+from ..fixedpoint import (calculate_input_radius, count_leading_zeros32,
                           exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1,
                           quantize_multiplier,
                           rounding_divide_by_pot, saturating_rounding_doubling_high_mul,

@@ -124,15 +124,19 @@ class PlacementReport:
 
 def place_ops(ops: list[Op], available: list[str], has_kernel, placement=None,
               assigned: dict[int, str] | None = None, strict: bool | None = None,
-              source: str = "model") -> list[OpPlacement]:
-    """One OpPlacement per op. ``has_kernel(op)`` says whether the accelerated backend can run
-    it; ``assigned`` (by id(op)) is the strategy's choice; ``placement`` maps op/layer names
-    or glob patterns (matched against the op's origin and output tensor names) to devices."""
+              source: str = "model", present: list[str] | None = None) -> list[OpPlacement]:
+    """One OpPlacement per op. ``available``: the devices the ops may use (the user's
+    ``devices=``, which may name devices this machine lacks); ``present``: the devices that
+    exist (default: all of ``available``); the host is always both. ``has_kernel(op)`` says
+    whether the accelerated backend can run it; ``assigned`` (by id(op)) is the strategy's
+    choice; ``placement`` maps op/layer names or glob patterns (matched against the op's origin
+    and output tensor names) to devices."""
     strict = (not STATE.soft_placement) if strict is None else strict
     wanted = {key: canonical_device(value) for key, value in (placement or {}).items()}
     unused = set(wanted)
     scope = current_device()
     default = next((d for d in available if "GPU" in d), HOST)
+    usable = [d for d in available if present is None or d in present]
     plans, fallbacks = [], []
     for op in ops:
         key = next((k for k in wanted if _matches(k, op)), None)
@@ -145,12 +149,11 @@ def place_ops(ops: list[Op], available: list[str], has_kernel, placement=None,
             device, reason = scope, "device scope"
         else:
             device, reason = default, "default"
-        problem = (f"no device {device} (devices: {', '.join(available)})"
-                   if device not in available else
+        problem = (_missing(device, available, present) if device not in usable else
                    None if has_kernel(op) else f"no jax kernel for {op.type}")
         if problem is None:
             plans.append(OpPlacement(op.label, device, "jax", reason))
-        elif device == HOST and device in available:  # the host runs every op, on NumPy
+        elif device == HOST and device in usable:  # the host runs every op, on NumPy
             plans.append(OpPlacement(op.label, device, "numpy", reason))
         elif strict:
             raise PlacementError(f"{source}: could not satisfy explicit device specification "
@@ -169,6 +172,12 @@ def place_ops(ops: list[Op], available: list[str], has_kernel, placement=None,
         for plan in plans:
             print(f"op {plan.op} in device {plan.device} ({plan.kernel})", file=sys.stderr)
     return plans
+
+
+def _missing(device: str, available: list[str], present: list[str] | None) -> str:
+    if present is not None and device not in present:
+        return f"no device {device} (devices: {', '.join(present)})"
+    return f"{device} is not among the devices given ({', '.join(available)})"
 
 
 def _matches(key: str, op: Op) -> bool:

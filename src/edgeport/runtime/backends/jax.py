@@ -3,9 +3,9 @@
 Planning is the NumPy executor's (shape inference, constants folded at load: DEQUANTIZE and
 DENSIFY of weights never run per call); then every remaining op is placed
 (`edgeport.runtime.placement`) and consecutive ops with the same device and kernel kind form a
-segment. A jax segment is one ``jax.jit`` function of its inputs and its float constants (put on
-its device once); integer constants (shapes, paddings, axes, int8 weights) stay NumPy, static
-under tracing. Ops without a jax kernel run in NumPy segments on the host. Values crossing
+segment. A jax segment is one ``jax.jit`` function of its inputs and its constants (put on its
+device once), except the constants an op needs at tracing (`OpDef.static_inputs`: shapes,
+paddings, axes), which stay NumPy. Ops without a jax kernel run in NumPy segments on the host. Values crossing
 segments of different devices are copied explicitly (``jax.device_put``), and the copies are
 reported.
 
@@ -66,10 +66,12 @@ def has_jax_kernel(op, graph: Graph, kernel, constants) -> bool:
 
 def needs_64_bits(op, graph: Graph, specs) -> bool:
     """Whether an op must run with jax's 64-bit types on: a quantized op (int64 fixed-point
-    arithmetic), or one with an int64 or float64 tensor."""
+    arithmetic), one with an int64 or float64 tensor, or one summing integers in int64."""
+    names = [name for name in (*op.inputs, *op.outputs) if name is not None]
+    accumulates = getattr(get_op(op.type), "int64_accumulator", False)
     return is_integer_op(op, graph) or any(
-        name is not None and specs[name].dtype.itemsize == 8
-        and specs[name].dtype.kind in "iuf" for name in (*op.inputs, *op.outputs))
+        specs[name].dtype.itemsize == 8 and specs[name].dtype.kind in "iuf" for name in names
+    ) or (accumulates and specs[op.inputs[0]].dtype.kind in "iu")
 
 
 def jax_activation(x, name: str):
@@ -127,7 +129,7 @@ class JaxExecutor(GraphExecutor):
         plans = place_ops([s.op for s in self.steps], available,
                           lambda op: has_jax_kernel(op, self.graph, kernels[id(op)],
                                                     self.constants),
-                          self.placement, assigned, self.strict, self.source)
+                          self.placement, assigned, self.strict, self.source, list(named))
         stage_of = {d: i for i, d in enumerate(dict.fromkeys((assigned or {}).values()))}
         self.segments = []
         for step, plan in zip(self.steps, plans):
@@ -156,11 +158,11 @@ class JaxExecutor(GraphExecutor):
             needed_later |= set(segment.inputs)
             if segment.kernel == "jax":
                 constants = {n: self.constants[n] for n in reads if n in self.constants}
+                static = {n: constants[n] for n in _static_inputs(segment) if n in constants}
                 device = named[segment.device]
                 with self.jax.enable_x64(segment.x64):
                     segment.params = {n: self.jax.device_put(v, device)
-                                      for n, v in constants.items() if v.dtype.kind == "f"}
-                static = {n: v for n, v in constants.items() if v.dtype.kind != "f"}
+                                      for n, v in constants.items() if n not in static}
                 segment.fn = self.jax.jit(_segment_function(segment, static))
 
     def _copies(self) -> list[Copy]:
@@ -223,11 +225,17 @@ class JaxExecutor(GraphExecutor):
                          if profile and self.steps else None)
 
     def to_numpy(self, values: dict) -> dict:
-        """Values back on the host, as NumPy arrays of their planned dtypes."""
+        """Values back on the host, as NumPy arrays. Each has its tensor's planned dtype
+        (64-bit ones come from segments run with 64-bit types on); one that has not is an
+        edgeport bug, raised rather than cast away."""
         known = {**self.constants, **values}
-        outputs = {n: known[n] for n in self.graph.outputs}
-        values.update(outputs)
-        return {n: np.asarray(v, dtype=self.specs[n].dtype) for n, v in values.items()}
+        values.update({n: known[n] for n in self.graph.outputs})
+        arrays = {n: np.asarray(v) for n, v in values.items()}
+        for name, array in arrays.items():
+            if array.dtype != self.specs[name].dtype:
+                raise GraphError(f"{self.source}: the jax backend computed {name!r} as "
+                                 f"{array.dtype}, not {self.specs[name].dtype} (an edgeport bug)")
+        return arrays
 
 
 def _segment_function(segment: Segment, static: dict):
@@ -243,6 +251,13 @@ def _segment_function(segment: Segment, static: dict):
         return {n: env[n] for n in outputs}
 
     return run
+
+
+def _static_inputs(segment: Segment) -> set[str]:
+    """The names of the segment's inputs that its ops need as constants while tracing."""
+    return {step.inputs[i] for step in segment.steps
+            for i in get_op(step.op.type).static_inputs
+            if i < len(step.inputs) and step.inputs[i] is not None}
 
 
 def _jax_kernel(step: Step):

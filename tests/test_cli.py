@@ -201,6 +201,26 @@ def test_device_options_need_the_jax_backend(model, capsys, args, message):
     assert code == 1 and err == f"edgeport: error: {message}\n"
 
 
+@pytest.mark.parametrize("strategy", ["pipeline", "data_parallel"])
+def test_run_with_a_strategy(model, tmp_path, capsys, strategy):
+    code, out, err = cli(capsys, "run", model, "--random", "--batch", 4, "--backend", "jax",
+                         "--strategy", strategy, "--output", tmp_path / "split.npz")
+    assert code == 0
+    assert f"--strategy {strategy} on one device (/device:CPU:0) splits nothing" in err
+    assert f"backend jax ({strategy}" in out
+    assert cli(capsys, "run", model, "--random", "--batch", 4,
+               "--output", tmp_path / "whole.npz")[0] == 0
+    with np.load(tmp_path / "split.npz") as got, np.load(tmp_path / "whole.npz") as want:
+        for name in want.files:
+            np.testing.assert_allclose(got[name], want[name], rtol=1e-6)
+
+
+def test_several_devices_need_a_strategy(model, capsys):
+    code, _, err = cli(capsys, "run", model, "--random", "--backend", "jax",
+                       "--device", "/CPU:0", "--device", "/GPU:0")
+    assert code == 1 and "several --device need --strategy" in err
+
+
 def test_device_names_are_checked(model, capsys):
     code, _, err = cli(capsys, "run", model, "--random", "--backend", "jax", "--device", "tpu")
     assert code == 2 and "'tpu' is not a device name" in err
@@ -211,6 +231,7 @@ def test_bench_on_the_jax_backend(model, capsys):
     code, out, _ = cli(capsys, "bench", model, "--runs", 3, "--warmup", 1, "--backend", "jax")
     assert code == 0
     assert "backend jax (one device): 2 ops on /device:CPU:0 (jax)" in out
+    assert "the first warmup run compiled it" in out and "numba" not in out
     code, _, err = cli(capsys, "bench", model, "--backend", "jax", "--profile")
     assert code == 1 and "--profile times the NumPy interpreter's ops" in err
 

@@ -19,8 +19,10 @@ from .arrays import array_namespace
 def round_half_away(x: np.ndarray) -> np.ndarray:
     """TfLiteRound (std::round) on a float array: halves round away from zero, exactly.
 
-    ``floor(x + 0.5)`` would be wrong in float32: 0.49999997 + 0.5 rounds to 1. In jax, XLA's
-    own rounding: no arithmetic on ``x`` that XLA could fuse with the product ``x`` may be.
+    ``floor(x + 0.5)`` would be wrong in float32: 0.49999997 + 0.5 rounds to 1. On jax arrays
+    it is XLA's own rounding op: the subtraction below could be fused by XLA with a product
+    that ``x`` is into one multiply-add, which rounds differently. (The two forms may differ in
+    the sign of a zero result; callers cast to integers.)
     """
     xp = array_namespace(x)
     if xp is not np:

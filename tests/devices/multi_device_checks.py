@@ -97,6 +97,14 @@ def check_strict_and_soft(names):
         raise AssertionError("strict placement on a missing device must raise")
 
 
+def check_one_named_device(names):
+    """devices=[one CPU device, not the first]: every op runs there, none falls back."""
+    interpreter = Interpreter(model_content=MODEL, backend="jax", devices=[names[-1]])
+    assert close(run(interpreter, X)[0], reference())
+    report = interpreter.placement_report()
+    assert report.devices == [names[-1]] and not report.fallbacks, str(report)
+
+
 def check_int8_strategies(names):
     """An int8 model (TensorFlow's own converter's) split across the devices, both ways, gives
     the NumPy interpreter's bits."""

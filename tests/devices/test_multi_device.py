@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # Device-count independent checks run with 2 devices; the others with 2, 3 and 4.
-SINGLE_COUNT = ("configuration", "int8_strategies", "strict_and_soft")
+SINGLE_COUNT = ("configuration", "int8_strategies", "one_named_device", "strict_and_soft")
 CASES = [(check, n) for check in sorted(CHECKS)
          for n in ((2,) if check in SINGLE_COUNT else (2, 3, 4))]
 

@@ -1,5 +1,6 @@
-"""numba's loops (edgeport.ops.compiled: DEPTHWISE_CONV_2D, RESIZE_BILINEAR, PRELU) against the
-NumPy forms of the same ops, and the switches that choose between them. Both forms are also
+"""numba's loops (edgeport.ops.compiled: DEPTHWISE_CONV_2D, RESIZE_BILINEAR, PRELU and the
+integer kernels' output stage) against the NumPy forms of the same ops, and the switches that
+choose between them. Both forms are also
 checked against LiteRT (the ``kernel_form`` fixture of tests/ops/conftest.py, in test_conv.py,
 test_int8_conv.py, test_resize.py and test_activations.py)."""
 
@@ -10,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from edgeport.fixedpoint import multiply_by_quantized_multiplier, quantize_multipliers
 from edgeport.ops import compiled, get_op
 from tests.ops.test_conv import conv_attrs
 
@@ -155,6 +157,40 @@ def test_numpy_prelu_takes_a_scalar(monkeypatch):
     monkeypatch.setenv("EDGEPORT_NUMBA", "0")
     out = get_op("PRELU").run_float({}, np.array(-2, np.float32), np.array(0.25, np.float32))
     assert out.shape == () and out == -0.5
+
+
+def numpy_requantize(acc, multiplier, shift, zero, low, high, dtype):
+    return np.clip(multiply_by_quantized_multiplier(acc, multiplier, shift) + zero,
+                   low, high).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype,zero,low,high", [(np.int8, 3, -128, 127), (np.uint8, 128, 0, 255),
+                                                 (np.int16, 0, -32768, 32767),
+                                                 (np.int8, -7, -100, 50)])
+def test_compiled_requantize_is_bit_identical(dtype, zero, low, high):
+    """Accumulators over int32 and beyond (wrapped as C++ wraps them), with multipliers below,
+    at and above 1, per channel or one for all."""
+    rng = np.random.default_rng(0)
+    acc = np.concatenate([rng.integers(-2 ** 31, 2 ** 31, (300, 8)),
+                          rng.integers(-2 ** 20, 2 ** 20, (300, 8)),
+                          rng.integers(-2 ** 40, 2 ** 40, (30, 8)),
+                          np.full((1, 8), -2 ** 31), np.full((1, 8), 2 ** 31 - 1)]).astype(np.int64)
+    multipliers, shifts = quantize_multipliers([3e-6, 1e-3, 0.0123, 0.5, 0.999, 1.5, 3.7, 2e-10])
+    for m, s in ((multipliers, shifts), (multipliers[2], shifts[2])):
+        got = compiled.requantize(acc, m, s, zero, low, high, dtype)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, numpy_requantize(acc, m, s, zero, low, high, dtype))
+
+
+def test_compiled_requantize_applies_to_int64_accumulators_only():
+    multiplier, shift = quantize_multipliers([0.01, 0.02])
+    acc = np.arange(8, dtype=np.int64).reshape(4, 2)
+    assert compiled.requantize(acc.astype(np.int32), multiplier, shift, 0, -128, 127,
+                               np.int8) is None
+    assert compiled.requantize(acc, multiplier, shift, 0, 0, 2 ** 31, np.int32) is None
+    assert compiled.requantize(acc.reshape(2, 4), multiplier, shift, 0, -128, 127,
+                               np.int8) is None  # two multipliers, four channels
+    assert compiled.requantize(acc[:0], multiplier, shift, 0, -128, 127, np.int8) is None
 
 
 CACHE_PROBE = """

@@ -73,9 +73,11 @@ def bench_command(args) -> int:
                   + f"; inputs {inputs}")
     console.print(f"{args.runs} runs after {args.warmup} warmup"
                   + (", profiling every op" if args.profile else "")
-                  + f"; numba's compiled loops {compiled_kernels_status()}")
+                  + (f"; numba's compiled loops {compiled_kernels_status()}"
+                     if args.backend == "numpy" else ""))
     if args.backend == "jax":
-        console.print(placement_summary(interpreter) + " (the first warmup run compiled it)")
+        compiled_in = "the first warmup run" if args.warmup else "the first timed run (slow)"
+        console.print(f"{placement_summary(interpreter)}; {compiled_in} compiled it")
     latency = Table(title="latency (ms)", title_justify="left")
     for column in ("p50", "p90", "p99", "mean", "min", "max", f"per image (batch {batch})"):
         latency.add_column(column, justify="right")

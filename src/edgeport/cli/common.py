@@ -106,8 +106,9 @@ def add_backend_arguments(parser) -> None:
                        help="with --backend jax: a device to run on, e.g. /GPU:0 or /CPU:0 "
                             "(default: the first GPU, else the CPU); repeat it with --strategy")
     group.add_argument("--strategy", choices=STRATEGIES,
-                       help="with --backend jax: run on every --device (default: all of them), "
-                            "as a pipeline of graph segments or as data-parallel replicas")
+                       help="with --backend jax: run on every --device (default: every GPU, "
+                            "else every CPU device), as a pipeline of graph segments or as "
+                            "data-parallel replicas")
 
 
 def open_interpreter(args):
@@ -117,10 +118,17 @@ def open_interpreter(args):
     if args.backend == "numpy" and (args.devices or args.strategy):
         raise CommandError("--device and --strategy need --backend jax")
     devices = args.devices
+    if devices and len(devices) > 1 and not args.strategy:
+        raise CommandError("several --device need --strategy pipeline or data_parallel")
     if args.strategy and not devices:
         from .. import config
 
-        devices = [device.name for device in config.list_logical_devices()]
+        logical = config.list_logical_devices()
+        kind = "GPU" if any(d.device_type == "GPU" for d in logical) else "CPU"
+        devices = [d.name for d in logical if d.device_type == kind]
+    if args.strategy and len(devices) < 2:
+        print(f"edgeport: warning: --strategy {args.strategy} on one device "
+              f"({devices[0]}) splits nothing", file=sys.stderr)
     return Interpreter(model_path=args.model, backend=args.backend, devices=devices,
                        strategy=args.strategy)
 

@@ -6,7 +6,9 @@ a loop of in-place multiplies and adds passes over memory twice per tap. numba c
 plain loop, with the taps unrolled and the channels vectorized: 2-4x faster per layer. Bilinear
 resizing, four gathers and seven products and sums per output in NumPy, is 4-7x faster as one
 loop, and PRELU, two to four passes in NumPy, 2-8x faster as one (per layer, on the mediapipe
-models' 16-128 channel layers).
+models' 16-128 channel layers). The output stage of every integer kernel (MultiplyByQuantized-
+Multiplier, the zero point and the clamp) is about twenty passes over int64 arrays in NumPy,
+three quarters of an int8 MobileNetV2's time, and one loop here: 30x faster.
 
 numba is optional (``pip install edgeport[fast]``). Without it, or with the environment
 variable ``EDGEPORT_NUMBA=0``, every op runs its NumPy form. The compiled loops compute TFLite's
@@ -265,3 +267,53 @@ def _prelu_loop(x, alpha, out):
             channel = np.uint64(c)
             value = x_flat[start + channel]
             out_flat[start + channel] = value if value >= 0 else value * alpha[channel]
+
+
+# The output dtypes of the requantizing loop: those of quantized tensors.
+REQUANTIZED_DTYPES = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
+
+
+def requantize(acc: np.ndarray, multiplier, shift, zero: int, low: int,
+               high: int, dtype) -> np.ndarray | None:
+    """``clamp(MultiplyByQuantizedMultiplier(acc, multiplier, shift) + zero, low, high)`` as
+    ``dtype`` (`edgeport.ops.quantized.requantize`, whose arithmetic this is, in one pass), with
+    one multiplier and shift per channel (the last axis) or one for all; None where the loop
+    does not apply."""
+    multiplier, shift = np.atleast_1d(multiplier), np.atleast_1d(shift)
+    channels = acc.shape[-1] if acc.ndim else 1
+    if not _applies(acc, (np.dtype(np.int64),)) or np.dtype(dtype) not in REQUANTIZED_DTYPES \
+            or multiplier.ndim != 1 or multiplier.size not in (1, channels) \
+            or shift.shape != multiplier.shape:
+        return None
+    out = np.empty(acc.shape, dtype)
+    _run(_requantize_loop, np.dtype(dtype).name, _operand(acc).reshape(-1, channels),
+         _operand(np.broadcast_to(multiplier, (channels,)), np.int64),
+         _operand(np.broadcast_to(shift, (channels,)), np.int64),
+         int(zero), int(low), int(high), out.reshape(-1, channels))
+    return out
+
+
+def _requantize_loop(acc, multiplier, shift, zero, low, high, out):
+    """Per element of acc [rows, C], fixedpoint.multiply_by_quantized_multiplier's steps: the
+    left shift wrapped to int32, SaturatingRoundingDoublingHighMul, RoundingDivideByPOT; then
+    the zero point and the clamp."""
+    channels = np.uint64(acc.shape[1])
+    acc_flat, out_flat = acc.reshape(-1), out.reshape(-1)
+    for row in range(acc.shape[0]):
+        start = np.uint64(row) * channels
+        for c in range(acc.shape[1]):
+            channel = np.uint64(c)
+            left, right = max(shift[channel], 0), max(-shift[channel], 0)
+            value = ((acc_flat[start + channel] << left) + 2147483648) & 4294967295
+            value -= 2147483648
+            factor = multiplier[channel]
+            if value == -2147483648 and factor == -2147483648:
+                high_mul = 2147483647
+            else:
+                product = value * factor
+                product += 1073741824 if product >= 0 else 1 - 1073741824
+                high_mul = product >> 31 if product >= 0 else -((-product) >> 31)
+            mask = (1 << right) - 1
+            threshold = (mask >> 1) + (1 if high_mul < 0 else 0)
+            result = (high_mul >> right) + (1 if (high_mul & mask) > threshold else 0) + zero
+            out_flat[start + channel] = min(max(result, low), high)

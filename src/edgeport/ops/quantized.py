@@ -27,6 +27,7 @@ from ..arrays import array_namespace
 from ..fixedpoint import (multiply_by_quantized_multiplier,
                           quantize_multipliers, round_half_away)
 from ..graph import Graph, Op, QuantParams
+from . import compiled
 from .registry import OpDef, traceable
 
 
@@ -68,7 +69,12 @@ def activation_range(op: Op, graph: Graph, activation: str | None = None) -> tup
 
 def requantize(acc: np.ndarray, multiplier, shift, zero: int, low: int, high: int,
                dtype) -> np.ndarray:
-    """The output stage: ``clamp(MultiplyByQuantizedMultiplier(acc) + zero, low, high)``."""
+    """The output stage: ``clamp(MultiplyByQuantizedMultiplier(acc) + zero, low, high)``, in
+    one compiled pass where numba's loops run (`edgeport.ops.compiled.requantize`)."""
+    if isinstance(acc, np.ndarray):
+        out = compiled.requantize(acc, multiplier, shift, zero, low, high, dtype)
+        if out is not None:
+            return out
     scaled = multiply_by_quantized_multiplier(acc, multiplier, shift) + zero
     return array_namespace(scaled).clip(scaled, low, high).astype(dtype)
 

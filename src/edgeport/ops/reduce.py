@@ -104,6 +104,7 @@ def quantized_mean(reducer: _Reducer, op, graph):
 @register_op("MEAN")
 class Mean(_Reducer):
     int64_accumulator = True
+
     def reduce(self, x, axes):
         count = math.prod(x.shape[a] for a in axes)
         # Integer means truncate the quotient toward zero, as C's division does.

@@ -191,7 +191,7 @@ class Cast(OpDef):
         the options, which edgeport's frontends always set."""
         from ..tflite_schema import DTYPES  # tflite_schema imports this package
 
-        return x.astype(DTYPES[attrs["out_data_type"]])
+        return x.astype(DTYPES[attrs.get("out_data_type", "FLOAT32")])
 
     def version(self, op, graph):
         dtypes = {input_tensor(op, graph).dtype.type, graph.tensors[op.outputs[0]].dtype.type}

@@ -127,7 +127,8 @@ def place_ops(ops: list[Op], available: list[str], has_kernel, placement=None,
               source: str = "model", present: list[str] | None = None) -> list[OpPlacement]:
     """One OpPlacement per op. ``available``: the devices the ops may use (the user's
     ``devices=``, which may name devices this machine lacks); ``present``: the devices that
-    exist (default: all of ``available``); the host is always both. ``has_kernel(op)`` says
+    exist (default: all of ``available``). Ops go to the first GPU of ``available``, else its
+    first device, unless a placement, strategy or scope says otherwise. ``has_kernel(op)`` says
     whether the accelerated backend can run it; ``assigned`` (by id(op)) is the strategy's
     choice; ``placement`` maps op/layer names or glob patterns (matched against the op's origin
     and output tensor names) to devices."""
@@ -135,7 +136,7 @@ def place_ops(ops: list[Op], available: list[str], has_kernel, placement=None,
     wanted = {key: canonical_device(value) for key, value in (placement or {}).items()}
     unused = set(wanted)
     scope = current_device()
-    default = next((d for d in available if "GPU" in d), HOST)
+    default = next((d for d in available if "GPU" in d), available[0] if available else HOST)
     usable = [d for d in available if present is None or d in present]
     plans, fallbacks = [], []
     for op in ops:

@@ -5,9 +5,9 @@ DENSIFY of weights never run per call); then every remaining op is placed
 (`edgeport.runtime.placement`) and consecutive ops with the same device and kernel kind form a
 segment. A jax segment is one ``jax.jit`` function of its inputs and its constants (put on its
 device once), except the constants an op needs at tracing (`OpDef.static_inputs`: shapes,
-paddings, axes), which stay NumPy. Ops without a jax kernel run in NumPy segments on the host. Values crossing
-segments of different devices are copied explicitly (``jax.device_put``), and the copies are
-reported.
+paddings, axes), which stay NumPy. Ops without a jax kernel run in NumPy segments on the host.
+Values crossing segments of different devices are copied explicitly (``jax.device_put``), and
+the copies are reported.
 
 Quantized ops run their NumPy integer kernels themselves, traced, where those are written for
 both array libraries (`edgeport.ops.registry.traceable`), so their results equal the NumPy
@@ -42,7 +42,7 @@ class Segment:
     inputs: list[str] = field(default_factory=list)   # runtime values read from outside
     outputs: list[str] = field(default_factory=list)  # values produced here, needed later
     release: list[str] = field(default_factory=list)  # values dead after this segment
-    params: dict = field(default_factory=dict)       # float constants, on the device
+    params: dict = field(default_factory=dict)       # constants, on the device
     fn: object = None                                # the jitted function
 
 

@@ -62,8 +62,8 @@ class _BatchSplitExecutor(GraphExecutor):
         if len(batch) != 1:
             raise GraphError(f"{self.source}: strategy {self.strategy!r} splits the batch, "
                              "but the inputs' first dimensions differ")
-        pieces = {n: np.array_split(self.values[n], min(parts, batch.pop()))
-                  for n in self.graph.inputs}
+        count = min(parts, batch.pop())
+        pieces = {n: np.array_split(self.values[n], count) for n in self.graph.inputs}
         return [{n: pieces[n][i] for n in self.graph.inputs}
                 for i in range(len(next(iter(pieces.values()))))]
 
@@ -167,8 +167,10 @@ class DataParallelExecutor(_BatchSplitExecutor):
         results = list(self._pool.map(run, zip(executors, feeds)))
         self.gather(results, executors[0])
         report = executors[0].report
+        # Where each replica ran: its device, or the host it fell back to.
         self.report = PlacementReport(report.ops, report.copies, self.strategy,
-                                      [e.devices[0] for e in executors])
+                                      [e.report.ops[0].device if e.report.ops else e.devices[0]
+                                       for e in executors])
 
 
 def _everything_on(device: str):

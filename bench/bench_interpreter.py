@@ -287,7 +287,8 @@ def machine_info() -> list[str]:
              f"- edgeport {getattr(edgeport, '__version__', '?')}; "
              f"ai-edge-litert {_version('ai-edge-litert')}. LiteRT runs on 1 thread and so does "
              "edgeport (num_threads=1, its default) in the main table.",
-             "- edgeport's compiled loops (DEPTHWISE_CONV_2D, RESIZE_BILINEAR, PRELU): "
+             "- edgeport's compiled loops (DEPTHWISE_CONV_2D, RESIZE_BILINEAR, PRELU, the "
+             "integer kernels' output stage): "
              + (f"numba {_version('numba')} (`pip install edgeport[fast]`)"
                 if compiled_kernels_enabled() else compiled_kernels_status())]
     env = {k: v for k, v in os.environ.items()

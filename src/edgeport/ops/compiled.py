@@ -296,17 +296,13 @@ def requantize(acc: np.ndarray, multiplier, shift, zero: int, low: int,
 def _requantize_loop(acc, multiplier, shift, zero, low, high, out):
     """Per element of acc [rows, C], fixedpoint.multiply_by_quantized_multiplier's steps: the
     left shift wrapped to int32, SaturatingRoundingDoublingHighMul, RoundingDivideByPOT; then
-    the zero point and the clamp."""
-    channels = np.uint64(acc.shape[1])
-    acc_flat, out_flat = acc.reshape(-1), out.reshape(-1)
+    the zero point and the clamp. (Branches keep it from vectorizing, so it indexes plainly.)"""
     for row in range(acc.shape[0]):
-        start = np.uint64(row) * channels
         for c in range(acc.shape[1]):
-            channel = np.uint64(c)
-            left, right = max(shift[channel], 0), max(-shift[channel], 0)
-            value = ((acc_flat[start + channel] << left) + 2147483648) & 4294967295
+            left, right = max(shift[c], 0), max(-shift[c], 0)
+            value = ((acc[row, c] << left) + 2147483648) & 4294967295
             value -= 2147483648
-            factor = multiplier[channel]
+            factor = multiplier[c]
             if value == -2147483648 and factor == -2147483648:
                 high_mul = 2147483647
             else:
@@ -316,4 +312,4 @@ def _requantize_loop(acc, multiplier, shift, zero, low, high, out):
             mask = (1 << right) - 1
             threshold = (mask >> 1) + (1 if high_mul < 0 else 0)
             result = (high_mul >> right) + (1 if (high_mul & mask) > threshold else 0) + zero
-            out_flat[start + channel] = min(max(result, low), high)
+            out[row, c] = min(max(result, low), high)

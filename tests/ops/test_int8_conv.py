@@ -4,6 +4,7 @@ LiteRT's reference kernels over random scales and zero points."""
 import numpy as np
 import pytest
 
+from edgeport.shapes import bind_kernels
 from tests.quantmodels import QConst, QInput, assert_bit_exact, bias_int32, qp, quant_graph, \
     weights_int8
 
@@ -129,6 +130,15 @@ def test_fully_connected_int8_scales(spread, with_bias):
     for per_channel in (False, True):
         assert_bit_exact(fc_case(11, (4, 33), 5, per_channel, spread=spread,
                                  with_bias=with_bias))
+
+
+@pytest.mark.parametrize("n_in,sum_dtype", [(33, np.float32), (4096, np.float64)])
+def test_fully_connected_int8_sums_in_float32_only_where_exact(n_in, sum_dtype):
+    """float32 holds every partial sum of 33 centered 8-bit products exactly, not (in the
+    worst case) of 4096, whose sums the kernel keeps in float64."""
+    graph = fc_case(5, (4, n_in), 6, per_channel=True, spread=0.05)
+    assert bind_kernels(graph)[id(graph.ops[0])].sum_dtype == sum_dtype
+    assert_bit_exact(graph)
 
 
 @pytest.mark.parametrize("padding", ["SAME", "VALID"])

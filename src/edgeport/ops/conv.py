@@ -309,7 +309,7 @@ class DepthwiseConv2D(OpDef):
 
     def prepare_integer(self, op, graph):
         # reference_integer_ops::DepthwiseConvPerChannel (depthwise_conv.cc Prepare)
-        return weighted_sum_kernel(self, op, graph, data=0, weights=1, bias=2)
+        return weighted_sum_kernel(self, op, graph, data=0, weights=1, bias=2, channel_axis=3)
 
     def version(self, op, graph):
         if all_of(op, graph, np.int16):

@@ -95,12 +95,9 @@ def _geometry(attrs, x_shape):
 class MaxPool2D(Pool2D):
     def run_float(self, attrs, x):
         # -inf padding never wins: a SAME window always holds an in-image tap.
-        return self.reduce(attrs, x, -np.inf, np.maximum)[0]
+        return self.reduce_either(attrs, x, -np.inf, "max")[0]
 
-    def run_jax(self, attrs, x):
-        from jax import lax
-
-        return self.reduce_jax(attrs, x, -np.inf, lax.max)[0]
+    run_jax = run_float  # NumPy or jax arrays
 
     def prepare_integer(self, op, graph):
         # reference_integer_ops::MaxPool: the max of the in-image taps (padding with the
@@ -119,25 +116,22 @@ class MaxPool2D(Pool2D):
 
 @register_op("AVERAGE_POOL_2D")
 class AveragePool2D(Pool2D):
+    def window_sums(self, attrs, x):
+        """Each window's sum (zero padding adds nothing) and TFLite's divisor, filter_count:
+        the number of its in-image taps, (in-image rows) * (in-image columns), as [OH, OW, 1].
+        NumPy or jax arrays."""
+        total, ((top, _), (left, _)) = self.reduce_either(attrs, x, 0, "add")
+        rows = _in_image_taps(x.shape[1], total.shape[1], attrs["filter_height"],
+                              attrs["stride_h"], top)
+        cols = _in_image_taps(x.shape[2], total.shape[2], attrs["filter_width"],
+                              attrs["stride_w"], left)
+        return total, np.outer(rows, cols)[:, :, None]
+
     def run_float(self, attrs, x):
-        # Zero padding adds nothing; TFLite then divides by filter_count, the number of
-        # in-image taps, which is (in-image rows) * (in-image columns) of the window.
-        total, ((top, _), (left, _)) = self.reduce(attrs, x, 0.0, np.add)
-        rows = _in_image_taps(x.shape[1], total.shape[1], attrs["filter_height"],
-                              attrs["stride_h"], top)
-        cols = _in_image_taps(x.shape[2], total.shape[2], attrs["filter_width"],
-                              attrs["stride_w"], left)
-        return total / np.outer(rows, cols).astype(np.float32)[:, :, None]
+        total, count = self.window_sums(attrs, x)
+        return total / count.astype(np.float32)
 
-    def run_jax(self, attrs, x):
-        from jax import lax
-
-        total, ((top, _), (left, _)) = self.reduce_jax(attrs, x, 0.0, lax.add)
-        rows = _in_image_taps(x.shape[1], total.shape[1], attrs["filter_height"],
-                              attrs["stride_h"], top)
-        cols = _in_image_taps(x.shape[2], total.shape[2], attrs["filter_width"],
-                              attrs["stride_w"], left)
-        return total / np.outer(rows, cols).astype(np.float32)[:, :, None]
+    run_jax = run_float  # NumPy or jax arrays
 
     def prepare_integer(self, op, graph):
         # reference_integer_ops::AveragePool: the int32 sum of the in-image taps divided by
@@ -148,13 +142,7 @@ class AveragePool2D(Pool2D):
 
         def kernel(inputs):
             x = inputs[0]
-            total, ((top, _), (left, _)) = self.reduce_either(attrs, x.astype(np.int64), 0,
-                                                              "add")
-            count = np.outer(
-                _in_image_taps(x.shape[1], total.shape[1], attrs["filter_height"],
-                               attrs["stride_h"], top),
-                _in_image_taps(x.shape[2], total.shape[2], attrs["filter_width"],
-                               attrs["stride_w"], left))[:, :, None]
+            total, count = self.window_sums(attrs, x.astype(np.int64))
             xp = array_namespace(x)
             rounded = xp.sign(total) * ((xp.abs(total) + count // 2) // count)
             return [xp.clip(rounded, low, high).astype(x.dtype)]

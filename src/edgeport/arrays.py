@@ -27,6 +27,16 @@ def array_namespace(*arrays):
     return np
 
 
+def jax_form(fn):
+    """``fn`` for jax arrays: a NumPy ufunc's namesake in jax.numpy (np.exp -> jnp.exp), or
+    ``fn`` itself, written for both libraries."""
+    if isinstance(fn, np.ufunc):
+        import jax.numpy as jnp
+
+        return getattr(jnp, fn.__name__)
+    return fn
+
+
 def divide_as_c(x, divisor):
     """``x / divisor`` as C++ divides: one IEEE division, even where XLA would multiply by the
     reciprocal (which puts 2% of QUANTIZE's exact-half inputs one step off). The divisor goes

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..arrays import array_namespace
+from ..arrays import array_namespace, jax_form
 from . import compiled
 from .activations_int8 import hard_swish_kernel, leaky_relu_kernel, prelu_kernel, relu_kernel
 from .common import fold_channels
@@ -31,11 +31,7 @@ class UnaryOp(OpDef):
         return self.fn(x)
 
     def run_jax(self, attrs, x):
-        if isinstance(self.fn, np.ufunc):
-            import jax.numpy as jnp
-
-            return getattr(jnp, self.fn.__name__)(x)
-        return self.fn(x)
+        return jax_form(self.fn)(x)
 
     def shape(self, attrs, x):
         return [x.shape]

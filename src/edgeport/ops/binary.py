@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..arrays import array_namespace
+from ..arrays import array_namespace, jax_form
 from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from ..graph import Graph, Op
 from .common import fold_channels
@@ -55,13 +55,8 @@ class BinaryOp(OpDef):
         return result
 
     def fn_jax(self, x, y):
-        """``fn`` on jax arrays: a NumPy ufunc's namesake in jax.numpy, or ``fn`` itself where
-        it takes jax arrays as they are."""
-        if isinstance(self.fn, np.ufunc):
-            import jax.numpy as jnp
-
-            return getattr(jnp, self.fn.__name__)(x, y)
-        return self.fn(x, y)
+        """``fn`` on jax arrays (`jax_form`)."""
+        return jax_form(self.fn)(x, y)
 
     def shape(self, attrs, x, y):
         return [np.broadcast_shapes(x.shape, y.shape)]

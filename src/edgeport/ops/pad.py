@@ -13,19 +13,15 @@ from .reshape import dtype_version, input_tensor
 
 
 def pad(x: np.ndarray, paddings: np.ndarray, value=0) -> np.ndarray:
-    """``x`` padded per axis by paddings[axis] = (before, after) with ``value``."""
+    """``x`` padded per axis by paddings[axis] = (before, after) with ``value``; a jax array
+    by jax.numpy's pad (the paddings are constants while tracing)."""
     widths = np.asarray(paddings, dtype=np.int64).reshape(x.ndim, 2)
     if (widths < 0).any():
         raise ValueError(f"paddings must be non-negative, got {widths.tolist()}")
+    xp = array_namespace(x)
+    if xp is not np:
+        return xp.pad(x, widths, constant_values=value)
     return pad_constant(x, widths.tolist(), value)
-
-
-def pad_jax(x, paddings, value=0):
-    """`pad` in jax."""
-    import jax.numpy as jnp
-
-    return jnp.pad(x, np.asarray(paddings, dtype=np.int64).reshape(x.ndim, 2),
-                   constant_values=value)
 
 
 def pad_constant(x: np.ndarray, widths, value=0) -> np.ndarray:
@@ -65,20 +61,12 @@ class Pad(_PadBase):
     def run_float(self, attrs, x, paddings):
         return pad(x, paddings)
 
+    run_jax = run_float  # NumPy or jax arrays
+
     def prepare_integer(self, op, graph):
         # pad.cc: a quantized PAD fills with the output's zero point (the real value 0).
         zero = int(graph.tensors[op.outputs[0]].quant.zero_point[0])
-
-        def kernel(inputs):
-            x, paddings = inputs
-            if array_namespace(x) is np:
-                return [pad(x, paddings, zero)]
-            return [pad_jax(x, paddings, zero)]
-
-        return traceable(kernel)
-
-    def run_jax(self, attrs, x, paddings):
-        return pad_jax(x, paddings)
+        return traceable(lambda inputs: [pad(inputs[0], inputs[1], zero)])
 
 
 @register_op("PADV2")
@@ -89,5 +77,4 @@ class PadV2(_PadBase):
     def run_float(self, attrs, x, paddings, constant_values=None):
         return pad(x, paddings, 0 if constant_values is None else np.ravel(constant_values)[0])
 
-    def run_jax(self, attrs, x, paddings, constant_values=None):
-        return pad_jax(x, paddings, 0 if constant_values is None else constant_values.ravel()[0])
+    run_jax = run_float  # NumPy or jax arrays (constant_values is a constant while tracing)

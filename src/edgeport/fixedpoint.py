@@ -34,6 +34,13 @@ def round_half_away(x: np.ndarray) -> np.ndarray:
     return whole + step
 
 
+def truncating_divide(a, b: int):
+    """C integer division (truncating toward zero) by a positive ``b``, in int64."""
+    xp = array_namespace(a)
+    a = xp.asarray(a, dtype=xp.int64)
+    return xp.sign(a) * (xp.abs(a) // b)
+
+
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """QuantizeMultiplier (quantization_util.cc): ``real ~= multiplier * 2**(shift - 31)`` with
     a Q31 ``multiplier`` in [2**30, 2**31); tiny multipliers flush to zero."""

@@ -13,7 +13,8 @@ from ..arrays import array_namespace
 from ..fixedpoint import (INT32_MAX, count_leading_zeros32,
                           multiply_by_quantized_multiplier, quantize_multiplier,
                           rounding_divide_by_pot, round_half_away, saturating_left_shift,
-                          saturating_rounding_doubling_high_mul, wrap_int32)
+                          saturating_rounding_doubling_high_mul, truncating_divide,
+                          wrap_int32)
 from ..graph import Graph, Op
 from .quantized import requantize, scale_zero
 from .registry import OpDef, traceable
@@ -21,13 +22,6 @@ from .registry import OpDef, traceable
 
 def _dtype_info(op: Op, graph: Graph):
     return np.iinfo(graph.tensors[op.outputs[0]].dtype)
-
-
-def _c_div(a, b: int):
-    """C integer division (truncating toward zero) by a positive ``b``."""
-    xp = array_namespace(a)
-    a = xp.asarray(a, dtype=xp.int64)
-    return xp.sign(a) * (xp.abs(a) // b)
 
 
 # -- RESIZE_BILINEAR ----------------------------------------------------------------------------
@@ -43,8 +37,8 @@ def _bilinear_10(in_size: int, out_size: int, align_corners: bool, half_pixel: b
         scale = ((1 << 10) * in_size + out_size // 2) // out_size
     index = np.arange(out_size, dtype=np.int64)
     coordinate = index * scale + (scale // 2 - (1 << 9) if half_pixel else 0)
-    lower = np.maximum(_c_div(coordinate, 1 << 10), 0)
-    upper = np.minimum(_c_div(coordinate + (1 << 10) - 1, 1 << 10), in_size - 1)
+    lower = np.maximum(truncating_divide(coordinate, 1 << 10), 0)
+    upper = np.minimum(truncating_divide(coordinate + (1 << 10) - 1, 1 << 10), in_size - 1)
     return lower, upper, coordinate - (1 << 10) * lower
 
 
@@ -81,7 +75,7 @@ def resize_bilinear_kernel(definition: OpDef, op: Op, graph: Graph):
         total = (top[:, :, x0] * (one - wy) * (one - wx) + bottom[:, :, x0] * wy * (one - wx)
                  + top[:, :, x1] * (one - wy) * wx + bottom[:, :, x1] * wy * wx)
         nudge = array_namespace(total).where(total > 0, 1 << 19, -(1 << 19))
-        rounded = _c_div(total + nudge, 1 << 20)
+        rounded = truncating_divide(total + nudge, 1 << 20)
         return [rounded.astype(dtype)]  # static_cast: wraps, no clamp
 
     return traceable(kernel)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..arrays import array_namespace
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, truncating_divide
 from .options import Bool, Options, TensorTypeName
 from .quantized import scale_zero
 from .quantized_kernels import centered_sum, sum_kernel
@@ -109,8 +109,7 @@ class Mean(_Reducer):
         count = math.prod(x.shape[a] for a in axes)
         # Integer means truncate the quotient toward zero, as C's division does.
         if np.issubdtype(x.dtype, np.integer):
-            total = np.sum(x, axis=axes, dtype=np.int64)
-            return np.sign(total) * (np.abs(total) // max(count, 1))
+            return truncating_divide(np.sum(x, axis=axes, dtype=np.int64), max(count, 1))
         with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as np.mean's
             return reduce_axes(np.add, x, axes, dtype=x.dtype) / x.dtype.type(count)
 
@@ -126,7 +125,7 @@ class Mean(_Reducer):
         # As `reduce`: the quotient truncated toward zero, in the input's dtype.
         total = jnp.sum(x, axis=axes, keepdims=keep_dims, dtype=np.int64)
         count = max(math.prod(x.shape[a] for a in axes), 1)
-        return (jnp.sign(total) * (jnp.abs(total) // count)).astype(x.dtype)
+        return truncating_divide(total, count).astype(x.dtype)
 
 
 @register_op("SUM")

@@ -71,6 +71,11 @@ class OpDef:
         """The minimal .tflite version of this op as used in ``graph``."""
         return 1
 
+    def static_input_names(self, op: Op) -> list[str]:
+        """The tensors at ``op``'s `static_inputs` that it has."""
+        return [op.inputs[i] for i in self.static_inputs
+                if i < len(op.inputs) and op.inputs[i] is not None]
+
     def kernel_for(self, *arrays):
         """``run_float`` for NumPy arrays, ``run_jax`` for jax ones: what an integer kernel
         built on the float kernel calls, in either backend."""

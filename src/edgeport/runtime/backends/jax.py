@@ -51,9 +51,8 @@ def has_jax_kernel(op, graph: Graph, kernel, constants) -> bool:
     prepared ``kernel`` is traceable (quantized ops, float16 DEQUANTIZE), or it is a float
     builtin with ``run_jax`` (hybrid ops, with quantized weights, stay on NumPy)."""
     definition = None if op.is_custom else get_op(op.type)
-    if definition is None or any(i < len(op.inputs) and op.inputs[i] is not None
-                                 and op.inputs[i] not in constants
-                                 for i in definition.static_inputs):
+    if definition is None or any(name not in constants
+                                 for name in definition.static_input_names(op)):
         return False
     if is_traceable(kernel):
         return True
@@ -255,9 +254,8 @@ def _segment_function(segment: Segment, static: dict):
 
 def _static_inputs(segment: Segment) -> set[str]:
     """The names of the segment's inputs that its ops need as constants while tracing."""
-    return {step.inputs[i] for step in segment.steps
-            for i in get_op(step.op.type).static_inputs
-            if i < len(step.inputs) and step.inputs[i] is not None}
+    return {name for step in segment.steps
+            for name in get_op(step.op.type).static_input_names(step.op)}
 
 
 def _jax_kernel(step: Step):

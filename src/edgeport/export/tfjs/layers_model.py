@@ -135,7 +135,11 @@ def _convert_layer(layer: dict, model_kind: str, problems: list[str]) -> dict | 
     if cls not in LAYERS:
         problems.append(f"layer {name!r} ({cls}, which TF.js does not implement)")
         return None
-    config = _clean(layer.get("config", {}))
+    try:
+        config = _clean(layer.get("config", {}))
+    except _Unreadable as exc:
+        problems.append(f"layer {name!r} ({cls}: {exc})")
+        return None
     config["name"] = name
     reason = _adapt(cls, config, layer.get("build_config") or {})
     if reason:
@@ -147,6 +151,10 @@ def _convert_layer(layer: dict, model_kind: str, problems: list[str]) -> dict | 
     return out
 
 
+class _Unreadable(Exception):
+    """A config value that has no TF.js form (a damaged file): the layer is refused."""
+
+
 def _clean(value):
     """Drop Keras-3-only keys and turn DTypePolicy objects into dtype strings, recursively."""
     if isinstance(value, list):
@@ -154,7 +162,11 @@ def _clean(value):
     if not isinstance(value, dict):
         return value
     if value.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
-        return value.get("config", {}).get("name", "float32")
+        policy = value.get("config", {})
+        dtype = policy.get("name", "float32") if isinstance(policy, dict) else None
+        if not isinstance(dtype, str):
+            raise _Unreadable(f"its dtype policy {policy!r} names no dtype")
+        return dtype
     out = {}
     for key, item in value.items():
         if key in _DROPPED_KEYS:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ...errors import ModelFormatError
+from .fields import DAMAGED
+from .schema import check_model_config, is_model, layer_name, to_snake_case
 
 LayerPath = tuple[str, ...]
 
@@ -40,13 +41,6 @@ class KerasModel:
 
 
 # -- model configs ----------------------------------------------------------------------------
-MODEL_CLASSES = ("Functional", "Sequential", "Model")
-
-
-def is_model(layer_config: dict) -> bool:
-    return layer_config.get("class_name") in MODEL_CLASSES
-
-
 def is_operation(layer_config: dict) -> bool:
     """A keras.ops operation recorded in a Functional model (``x + 3.0`` -> ``Add``): module
     ``keras.src.ops.*`` in .keras files; Keras 3's legacy .h5 files drop the module, but an
@@ -70,17 +64,6 @@ def child_layers(model_config: dict) -> list[dict]:
     return layers
 
 
-def layer_name(layer_config: dict) -> str:
-    return layer_config.get("config", {}).get("name") or layer_config.get("name", "?")
-
-
-def to_snake_case(name: str) -> str:
-    """Keras's naming.to_snake_case, which keys each layer's group in model.weights.h5."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 # -- .keras archives --------------------------------------------------------------------------
 def read_keras_archive(path: str | os.PathLike) -> KerasModel:
     """Read a Keras 3 ``.keras`` zip. Only config.json and model.weights.h5 are opened."""
@@ -92,7 +75,7 @@ def read_keras_archive(path: str | os.PathLike) -> KerasModel:
                 if member not in names:
                     raise ModelFormatError(f"{source}: not a Keras model archive, {member} is "
                                            "missing")
-            config = _check_model_config(_json(archive.read("config.json"), source), source)
+            config = check_model_config(_json(archive.read("config.json"), source), source)
             weights_file = archive.read("model.weights.h5")
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
         raise ModelFormatError(f"{source}: not a readable .keras zip archive ({exc})") from exc
@@ -105,7 +88,7 @@ def read_keras_archive(path: str | os.PathLike) -> KerasModel:
     with store:
         weights: dict[LayerPath, list[np.ndarray]] = {}
         _read_v3_weights(config, store, (), weights, source)
-    return KerasModel(_check_model_config(config, source), weights, source)
+    return KerasModel(config, weights, source)
 
 
 def _read_v3_weights(model_config, group, prefix, out, source) -> None:
@@ -125,19 +108,22 @@ def _read_v3_weights(model_config, group, prefix, out, source) -> None:
         if member not in group:
             out[path] = []  # a layer without state may have no group at all
             continue
-        sub = group[member]
+        where = f"{source}: model.weights.h5, {member}"
+        sub = _group(group[member], where)
         if is_model(layer):
             _read_v3_weights(layer, sub, path, out, source)
             continue
-        variables = sub.get("vars")
-        if variables is None:
+        if "vars" not in sub:
             out[path] = []
             continue
+        variables = _group(sub["vars"], f"{where}/vars")
         stored = variables.attrs.get("name")
-        if stored is not None and _text(stored) != path[-1]:
-            raise ModelFormatError(f"{source}: model.weights.h5 holds the weights of layer "
-                                   f"{_text(stored)!r} where the config has {path[-1]!r}")
-        out[path] = [np.asarray(variables[str(i)]) for i in range(len(variables))]
+        # (a layer whose config has no name of its own was named by check_model_config)
+        if stored is not None and "name" in layer.get("config", {}) and \
+                _text(stored) != path[-1]:
+            raise ModelFormatError(f"{where} holds the weights of layer {_text(stored)!r} "
+                                   f"where the config has {path[-1]!r}")
+        out[path] = [_array(variables, str(i), f"{where}/vars") for i in range(len(variables))]
 
 
 # -- legacy .h5 -------------------------------------------------------------------------------
@@ -153,12 +139,13 @@ def read_h5_model(path: str | os.PathLike) -> KerasModel:
         if "model_config" not in store.attrs:
             raise ModelFormatError(f"{source}: no model_config attribute; this is a weights-only "
                                    "file or not a Keras model (save the whole model)")
-        config = _check_model_config(_json(store.attrs["model_config"], source), source)
+        config = check_model_config(_json(store.attrs["model_config"], source), source)
         if "model_weights" not in store:
             raise ModelFormatError(f"{source}: the model_weights group is missing")
         weights: dict[LayerPath, list[np.ndarray]] = {}
-        _read_legacy_weights(config, store["model_weights"], weights, source)
-    return KerasModel(_check_model_config(config, source), weights, source)
+        _read_legacy_weights(config, _group(store["model_weights"], f"{source}: model_weights"),
+                             weights, source)
+    return KerasModel(config, weights, source)
 
 
 def _read_legacy_weights(model_config, group, out, source) -> None:
@@ -170,12 +157,10 @@ def _read_legacy_weights(model_config, group, out, source) -> None:
         if name not in group:
             out[(name,)] = []
             continue
-        names = [_text(n) for n in group[name].attrs.get("weight_names", [])]
-        try:
-            arrays = [np.asarray(group[name][n]) for n in names]
-        except KeyError as exc:
-            raise ModelFormatError(f"{source}: weights of layer {name!r} are missing "
-                                   f"({exc})") from exc
+        where = f"{source}: weights of layer {name!r}"
+        layer_group = _group(group[name], where)
+        names = _weight_names(layer_group.attrs.get("weight_names"), where)
+        arrays = [_array(layer_group, n, where) for n in names]
         if is_model(layer):
             _distribute_nested(layer, (name,), list(zip(names, arrays)), out)
         else:
@@ -198,6 +183,9 @@ def read_live_model(model) -> KerasModel:
     """A live Keras 3 model, read through the public API only; works on any backend."""
     import keras  # only ever imported when handed a live model
 
+    if not isinstance(model, keras.Model):
+        raise ModelFormatError(f"a {type(model).__name__} is not a Keras 3 model (keras.Model); "
+                               "pass one, or a .keras/.h5 file to from_keras_file")
     config = keras.saving.serialize_keras_object(model)
     config = json.loads(json.dumps(config, default=_json_default))  # plain data, as in a file
     weights: dict[LayerPath, list[np.ndarray]] = {}
@@ -211,8 +199,26 @@ def read_live_model(model) -> KerasModel:
                 weights[path] = [np.asarray(w) for w in layer.get_weights()]
 
     walk(model, ())
-    source = f"keras model {getattr(model, 'name', '?')!r}"
-    return KerasModel(_check_model_config(config, source), weights, source)
+    _name_as_live(config, model)
+    source = f"keras model {model.name!r}"
+    return KerasModel(check_model_config(config, source), weights, source)
+
+
+def _name_as_live(config: dict, layer) -> None:
+    """Give the config entries that hold no name (a subclassed model's get_config has none;
+    a Sequential writes no other) the live layers' names, so that messages name them."""
+    if layer_name(config) is None:
+        config["name"] = layer.name
+    if not is_model(config):
+        return
+    if config["class_name"] == "Sequential":
+        pairs = zip(child_layers(config), layer.layers)
+    else:
+        live = {child.name: child for child in layer.layers}
+        pairs = ((entry, live[layer_name(entry)]) for entry in child_layers(config)
+                 if layer_name(entry) in live)
+    for entry, child in pairs:
+        _name_as_live(entry, child)
 
 
 def _json_default(value):
@@ -240,25 +246,59 @@ def read_keras_file(path: str | os.PathLike) -> KerasModel:
                            "file")
 
 
-def _check_model_config(config, source) -> dict:
-    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
-        raise ModelFormatError(f"{source}: the model config is not a Keras model description")
-    return config
-
-
 def _json(data, source):
+    text = _text(data)
+    if text is None:
+        raise ModelFormatError(f"{source}: the model config is {type(data).__name__}, not JSON "
+                               "text")
     try:
-        return json.loads(_text(data))
-    except (ValueError, UnicodeDecodeError) as exc:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise ModelFormatError(f"{source}: the model config is not valid JSON ({exc})") from exc
 
 
-def _text(value) -> str:
+def _text(value) -> str | None:
+    """An HDF5 attribute or zip member as text (str, UTF-8 bytes, or a one-element array of
+    either); None when it is not text."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.item()
     if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, np.ndarray):
-        return _text(value.item())
-    return str(value)
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return value if isinstance(value, str) else None
+
+
+def _weight_names(value, where: str) -> list[str]:
+    """A legacy .h5 layer group's ``weight_names`` attribute: a list of array names (Keras
+    writes an empty float array for a layer without weights)."""
+    if value is None:
+        return []
+    array = np.asarray(value) if isinstance(value, (np.ndarray, list)) else None
+    if array is not None and array.size == 0:
+        return []
+    names = [_text(n) for n in array] if array is not None and array.ndim == 1 else [None]
+    if None in names:
+        raise ModelFormatError(f"{where}: the weight_names attribute is {value!r}, not a list "
+                               f"of names ({DAMAGED})")
+    return names
+
+
+def _group(node, where: str):
+    """``node`` if it is an HDF5 group (h5py's Group), else ModelFormatError."""
+    if not hasattr(node, "keys"):
+        raise ModelFormatError(f"{where} is not an HDF5 group ({DAMAGED})")
+    return node
+
+
+def _array(group, name: str, where: str) -> np.ndarray:
+    """The numeric dataset ``name`` of ``group``, read into memory."""
+    node = group.get(name) if name else None
+    if node is None or hasattr(node, "keys") or node.dtype.kind not in "biuf":
+        raise ModelFormatError(f"{where}: weight {name!r} is missing or not a numeric array "
+                               f"({DAMAGED})")
+    return np.asarray(node)
 
 
 def _h5py():

@@ -3,16 +3,20 @@
 The builder names new tensors after the layer, sets every op's ``origin`` to the layer name,
 infers output shapes as ops are emitted (so that rules can read their inputs' shapes), checks
 the layer's stored weights against the shapes the rule expects, and marks the batch dimension
-dynamic (-1) in every tensor that carries it.
+dynamic (-1) in every tensor that carries it. The layer's config reaches the rule as `Fields`
+(typed reads that name the field they refuse); a shape that a damaged config makes impossible
+or too large (`check_size`) is refused before any array of that shape exists, and an op that
+cannot take the shapes it is given is refused naming the layer and the op.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...errors import ModelFormatError, UnsupportedLayerError
+from ...errors import EdgeportError, ModelFormatError, UnsupportedLayerError
 from ...graph import Graph, Op, Tensor
 from ...ops import TensorSpec, get_op
+from .fields import Fields, check_size
 
 
 class Unsupported(Exception):
@@ -22,19 +26,27 @@ class Unsupported(Exception):
 class LayerBuilder:
     """Emits the ops of one layer call into ``graph``; ``specs`` holds every tensor's spec
     with the batch dimension set to 1 (``dynamic`` names the tensors whose dim 0 is the
-    batch)."""
+    batch); ``config`` reads the layer's config."""
 
     def __init__(self, graph: Graph, specs: dict[str, TensorSpec], dynamic: set[str],
                  name: str, class_name: str, config: dict, weights: list[np.ndarray] | None,
                  source: str):
         self.graph, self.specs, self.dynamic = graph, specs, dynamic
-        self.name, self.class_name, self.config = name, class_name, config
+        self.name, self.class_name = name, class_name
         self._weights, self.source = weights, source
+        self.where = f"{source}: layer {name!r} ({class_name})"
+        self.config = Fields(config, self.where)
 
     # -- reading --------------------------------------------------------------------------
-    def shape(self, tensor: str) -> tuple[int, ...]:
-        """The tensor's shape with batch 1; the rules treat dim 0 as the batch."""
-        return self.specs[tensor].shape
+    def shape(self, tensor: str, rank: int | None = None) -> tuple[int, ...]:
+        """The tensor's shape with batch 1; the rules treat dim 0 as the batch. With
+        ``rank``, a tensor of another rank is refused (the layer was wired to the wrong
+        tensor)."""
+        shape = self.specs[tensor].shape
+        if rank is not None and len(shape) != rank:
+            raise ModelFormatError(f"{self.where}: takes a rank-{rank} input, the config "
+                                   f"feeds it one of shape {list(shape)}")
+        return shape
 
     def rank(self, tensor: str) -> int:
         return len(self.shape(tensor))
@@ -42,8 +54,7 @@ class LayerBuilder:
     def weights(self, *expected: tuple[int, ...] | None) -> list[np.ndarray]:
         """The layer's stored arrays as float32, checked against ``expected`` shapes
         (None: any shape); ModelFormatError naming the file and layer if they differ."""
-        stored = self._weights
-        where = f"{self.source}: layer {self.name!r} ({self.class_name})"
+        stored, where = self._weights, self.where
         if stored is None:
             raise ModelFormatError(f"{where}: its weights are missing from the file")
         if len(stored) != len(expected):
@@ -57,6 +68,10 @@ class LayerBuilder:
 
     def unsupported(self, reason: str) -> Unsupported:
         return Unsupported(reason)
+
+    def check_size(self, shape, what: str) -> tuple[int, ...]:
+        """``shape`` if a tensor of it can exist (`fields.check_size`), named ``what``."""
+        return check_size(shape, self.where, what)
 
     # -- emitting ---------------------------------------------------------------------------
     def const(self, value, dtype=np.float32, suffix: str = "const") -> str:
@@ -84,25 +99,15 @@ class LayerBuilder:
             self.graph.add_tensor(Tensor(name, (), dtype))
         op = Op(op_type, list(inputs), outputs, attrs, origin=self.name)
         specs = [None if n is None else self.specs[n] for n in inputs]
-        known = [None if s is None else s.value for s in specs]
-        batched = any(n in self.dynamic for n in inputs if n is not None)
-        if all(n is None or v is not None for n, v in zip(inputs, known)):
-            values = definition.prepare(op, self.graph)(known)  # constant (shape) arithmetic
-            results = [TensorSpec(tuple(v.shape), v.dtype, v) for v in values]
-        elif (values := definition.value(attrs, *specs)) is not None:
-            # SHAPE of a tensor: its output holds the batch size, it has no batch dimension
-            results, batched = [TensorSpec(tuple(v.shape), v.dtype, v) for v in values], False
-        elif (shapes := definition.shape(attrs, *specs)) is not None:
-            # a shape rule gives no dtype: float ops output the dtype of their float data
-            given = [s.dtype for s in specs if s is not None]
-            dtype = next((d for d in given if np.issubdtype(d, np.floating)), given[0])
-            results = [TensorSpec(tuple(s), dtype) for s in shapes]
-        else:
-            kernel = definition.prepare(op, self.graph)
-            values = kernel([None if s is None else s.value if s.value is not None
-                             else np.zeros(s.shape, s.dtype) for s in specs])
-            results = [TensorSpec(tuple(v.shape), v.dtype) for v in values]
+        try:
+            results, batched = self._infer(op, definition, specs)
+        except (ValueError, IndexError, EdgeportError) as exc:  # shapes the op cannot take
+            shapes = ", ".join("-" if s is None else str(list(s.shape)) for s in specs)
+            raise ModelFormatError(f"{self.where}: its {op_type} op cannot take inputs of "
+                                   f"shapes {shapes} ({exc}); the config is inconsistent") \
+                from exc
         for name, spec in zip(outputs, results):
+            self.check_size(spec.shape, f"the output of its {op_type} op")
             self.specs[name] = spec
             shape = spec.shape
             if batched and shape:
@@ -113,14 +118,37 @@ class LayerBuilder:
         self.graph.add_op(op)
         return outputs if n_outputs > 1 else outputs[0]
 
+    def _infer(self, op: Op, definition, specs) -> tuple[list[TensorSpec], bool]:
+        """The output specs of ``op``, and whether they carry the batch dimension."""
+        known = [None if s is None else s.value for s in specs]
+        batched = any(n in self.dynamic for n in op.inputs if n is not None)
+        if all(s is None or v is not None for s, v in zip(specs, known)):
+            values = definition.prepare(op, self.graph)(known)  # constant (shape) arithmetic
+            return [TensorSpec(tuple(v.shape), v.dtype, v) for v in values], batched
+        if (values := definition.value(op.attrs, *specs)) is not None:
+            # SHAPE of a tensor: its output holds the batch size, it has no batch dimension
+            return [TensorSpec(tuple(v.shape), v.dtype, v) for v in values], False
+        if (shapes := definition.shape(op.attrs, *specs)) is not None:
+            # a shape rule gives no dtype: float ops output the dtype of their float data
+            given = [s.dtype for s in specs if s is not None]
+            dtype = next((d for d in given if np.issubdtype(d, np.floating)), given[0])
+            return [TensorSpec(tuple(s), dtype) for s in shapes], batched
+        kernel = definition.prepare(op, self.graph)
+        values = kernel([None if s is None else s.value if s.value is not None
+                         else np.zeros(s.shape, s.dtype) for s in specs])
+        return [TensorSpec(tuple(v.shape), v.dtype) for v in values], batched
+
     def reshape(self, x: str, shape_after_batch) -> str:
         """RESHAPE to (batch, *shape_after_batch), the batch kept dynamic."""
+        self.check_size([d for d in shape_after_batch if d != -1], "its reshape target")
         target = [-1 if x in self.dynamic else self.shape(x)[0], *shape_after_batch]
         return self.op("RESHAPE", [x, self.const(target, np.int32, "shape")],
                        {"new_shape": tuple(target)})
 
 
 def unsupported_error(source: str, problems: list[tuple[str, str, str]]) -> UnsupportedLayerError:
-    """One error naming every offending layer: (name, class, reason)."""
-    lines = "; ".join(f"layer {name!r} ({cls}): {reason}" for name, cls, reason in problems)
+    """One error naming every offending layer: (name, class, reason); a name of None is the
+    model itself (a subclassed model saved to a file keeps no name)."""
+    lines = "; ".join(f"{'layer ' + repr(name) if name else 'the model'} ({cls}): {reason}"
+                      for name, cls, reason in problems)
     return UnsupportedLayerError(f"{source}: cannot convert {len(problems)} layer(s): {lines}")

@@ -5,7 +5,10 @@ Before anything is built, every layer of every nested model is checked: Lambda l
 or unknown classes and unsupported options (``data_format="channels_first"``) are collected
 and refused together, in one `UnsupportedLayerError` naming each layer and its class. Options a
 rule refuses while building are collected the same way; layers downstream of a refused one
-are skipped, so one error still lists every refusal found.
+are skipped, so one error still lists every refusal found. The config's structure was
+checked when it was read (schema.py); the values the walk reads (input shapes and dtypes,
+which output of a layer a call takes, how many tensors a layer is called on) are checked here,
+and a damaged one raises ModelFormatError naming the file, the layer and the field.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from ...graph import Graph, Signature, Tensor
 from ...ops import TensorSpec
 from .archive import KerasModel, child_layers, is_model, layer_name
 from .builder import LayerBuilder, Unsupported, unsupported_error
+from .fields import DAMAGED, Fields, check_size
 from .layers import OPERATION_PREFIX, get_rule, rule_key
+from .schema import KERAS_TENSOR, endpoints as _endpoints, node_refs as _refs
 
 REFUSED = object()  # the outputs of a layer that could not be converted
 
@@ -34,13 +39,10 @@ def build_graph(model: KerasModel) -> Graph:
 def scan_layers(model_config: dict) -> list[tuple[str, str, str]]:
     """(name, class, reason) of every layer that no rule can convert, nested models included."""
     problems = []
-    top = model_config.get("class_name")
     if not is_model(model_config):
-        return [(layer_name(model_config), str(top),
-                 "subclassed models hold Python code; build the model as Sequential or "
-                 "Functional")]
+        return [(layer_name(model_config), model_config["class_name"], SUBCLASSED)]
     for layer in model_config["config"].get("layers", []):
-        name, cls = layer_name(layer), str(layer.get("class_name"))
+        name, cls = layer_name(layer), layer["class_name"]
         if is_model(layer):
             problems += scan_layers(layer)
             continue
@@ -49,8 +51,11 @@ def scan_layers(model_config: dict) -> list[tuple[str, str, str]]:
         if cls in ("Lambda", "TFOpLambda", "SlicingOpLambda"):
             problems.append((name, cls, "Lambda layers hold Python code, which edgeport never "
                                         "runs; express it with built-in layers"))
-        elif layer.get("registered_name") not in (None, cls) or (
+        elif "compile_config" in layer:  # only models have one: a keras.Model subclass
+            problems.append((name, cls, SUBCLASSED))
+        elif layer.get("registered_name") not in (None, cls) or ">" in cls or (
                 module is not None and not str(module).startswith("keras")):
+            # (a legacy .h5 file writes a registered class as its "package>Name")
             problems.append((name, cls, "custom layer classes cannot be converted"))
         elif get_rule(rule_key(layer)) is None:
             problems.append((name, cls, "edgeport has no rule for this layer"))
@@ -60,28 +65,8 @@ def scan_layers(model_config: dict) -> list[tuple[str, str, str]]:
     return problems
 
 
-def _refs(node) -> list[tuple[str, int, int]]:
-    """The (layer, node_index, tensor_index) of the tensors a call reads, in order; Keras 3
-    writes ``{"args": [...], "kwargs": {...}}``, Keras 2 ``[[layer, node, tensor, kwargs]...]``."""
-    if isinstance(node, dict):
-        found = []
-
-        def visit(value):
-            if isinstance(value, dict):
-                if value.get("class_name") == "__keras_tensor__":
-                    name, n, t = value["config"]["keras_history"]
-                    found.append((name, int(n), int(t)))
-                else:
-                    for v in value.values():
-                        visit(v)
-            elif isinstance(value, (list, tuple)):
-                for v in value:
-                    visit(v)
-
-        visit(node.get("args", []))
-        return found
-    return [(entry[0], int(entry[1]), int(entry[2])) for entry in node]
-
+SUBCLASSED = ("subclassed models hold Python code, which edgeport never runs (their config "
+              "does not describe their layers); build the model as Sequential or Functional")
 
 TENSOR = object()  # marks where a tensor stands among an operation's arguments
 
@@ -94,20 +79,13 @@ def _operation_args(node) -> list | None:
         return None
     args = []
     for value in node.get("args", []):
-        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        if isinstance(value, dict) and value.get("class_name") == KERAS_TENSOR:
             args.append(TENSOR)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             args.append(value)
         else:
             return None
     return args
-
-
-def _endpoints(value) -> list[tuple[str, int, int]]:
-    """input_layers / output_layers: one [name, node, tensor] or a list of them."""
-    if value and isinstance(value[0], str):
-        value = [value]
-    return [(v[0], int(v[1]), int(v[2])) for v in value]
 
 
 class _Walker:
@@ -153,18 +131,25 @@ class _Walker:
                 for name, _, _ in _endpoints(config["config"]["input_layers"])]
 
     def _input(self, layer) -> tuple[str, str]:
-        cfg = layer.get("config", {})
+        """A graph input from an InputLayer's config: its batch shape (Keras 3 batch_shape,
+        Keras 2 batch_input_shape; unknown dims besides the batch are refused) and dtype
+        (int32, int64 and bool kept, anything else float32)."""
         name = layer_name(layer)
-        shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
-        if shape is None:
-            raise ModelFormatError(f"{self.model.source}: input {name!r} has no shape")
+        cfg = Fields(layer.get("config", {}), f"{self.model.source}: layer {name!r} "
+                                              "(InputLayer)")
+        key = "batch_shape" if cfg.has("batch_shape") else "batch_input_shape"
+        shape = cfg.shape(key)
+        if not shape:
+            raise cfg.error(key, "a shape with a batch dimension")
         if any(d is None for d in shape[1:]):
             self.problems.append((name, "InputLayer", f"input shape {shape} has unknown "
                                   "dimensions besides the batch; give the Input a fixed shape"))
             shape = [shape[0], *[1 if d is None else d for d in shape[1:]]]
-        dtype = cfg.get("dtype", "float32")
-        if isinstance(dtype, dict):
-            dtype = dtype.get("config", {}).get("name", "float32")
+        check_size([1 if d is None else d for d in shape], cfg.where, "the input")
+        if isinstance(cfg.get("dtype"), dict):  # a DTypePolicy
+            dtype = cfg.child("dtype").child("config").text("name", "float32")
+        else:
+            dtype = cfg.text("dtype", "float32")
         dtype = np.dtype(dtype if dtype in ("int32", "int64", "bool") else "float32")
         tensor = self.graph.unique_name(name)
         self.graph.add_tensor(Tensor(tensor, tuple(-1 if d is None else d for d in shape),
@@ -212,16 +197,29 @@ class _Walker:
                 if any(a is REFUSED for a in args):
                     outputs[(name, k)] = REFUSED
                     continue
-                args = [a[r[2]] for a, r in zip(args, refs)]
+                args = [self._output(a, r, f"layer {name!r}") for a, r in zip(args, refs)]
                 result = self._call_layer(layers[name], prefix, args, node)
                 outputs[(name, k)] = result
         result = []
         for name, node, index in _endpoints(cfg["output_layers"]):
-            produced = outputs.get((name, node), REFUSED)
+            if (name, node) not in outputs:
+                raise ModelFormatError(f"{self.model.source}: output_layers reads call {node} "
+                                       f"of layer {name!r}, which the config never makes "
+                                       f"({DAMAGED})")
+            produced = outputs[(name, node)]
             if produced is REFUSED:
                 return REFUSED
-            result.append(produced[index])
+            result.append(self._output(produced, (name, node, index), "output_layers"))
         return result
+
+    def _output(self, produced: list, ref, reader: str) -> str:
+        """The tensor ``ref`` names among ``produced``, the outputs of that layer call."""
+        layer, node, index = ref
+        if index >= len(produced):
+            raise ModelFormatError(f"{self.model.source}: {reader} reads output {index} of "
+                                   f"layer {layer!r} (call {node}), which has "
+                                   f"{len(produced)} ({DAMAGED})")
+        return produced[index]
 
     def _call_layer(self, layer, prefix, inputs, node=None):
         """One layer call: returns its output tensor names, or REFUSED. A keras.ops operation
@@ -244,8 +242,12 @@ class _Walker:
         builder = LayerBuilder(self.graph, self.specs, self.dynamic, "/".join(path), cls,
                                layer.get("config", {}), self.model.weights.get(path),
                                self.model.source)
+        if not inputs or len(inputs) != (rule.inputs or len(inputs)):
+            raise ModelFormatError(f"{builder.where}: the config calls it on {len(inputs)} "
+                                   f"inputs, it takes {rule.inputs or 'one or more'} "
+                                   f"({DAMAGED})")
         try:
-            out = rule(builder, layer.get("config", {}), list(inputs))
+            out = rule(builder, builder.config, list(inputs))
         except Unsupported as exc:
             self.problems.append((name, cls, str(exc)))
             return REFUSED

@@ -1,7 +1,8 @@
 """Keras layer rules: one function per Keras layer class, registered with `keras_layer`.
 
-A rule takes ``(b: LayerBuilder, cfg: dict, inputs: list[str])`` (``cfg`` is the layer's
-serialized config, ``inputs`` the tensor names of its call) and returns its output tensor
+A rule takes ``(b: LayerBuilder, cfg: Fields, inputs: list[str])`` (``cfg`` reads the
+layer's serialized config with the types and ranges the rule needs, refusing what a damaged
+file holds instead; ``inputs`` the tensor names of its call) and returns its output tensor
 name(s), emitting TFLite ops (NHWC, TFLite weight layouts) through ``b``. Rules raise
 ``b.unsupported(reason)`` for options they cannot convert. Rules for keras.ops operations
 (key ``"ops.<Class>"``, see `rule_key`) get their positional arguments in order, Python
@@ -18,14 +19,17 @@ from typing import Callable
 RULES: dict[str, Callable] = {}
 
 
-def keras_layer(*class_names: str):
-    """Register a rule for one or more Keras layer classes (their ``class_name``)."""
+def keras_layer(*class_names: str, inputs: int | None = 1):
+    """Register a rule for one or more Keras layer classes (their ``class_name``) that take
+    ``inputs`` tensors (None: one or more); the topology walk refuses calls with other
+    counts, so a rule can unpack its inputs."""
 
     def decorate(fn):
         for name in class_names:
             if name in RULES:
                 raise RuntimeError(f"Keras layer {name} has two rules")
             RULES[name] = fn
+        fn.inputs = inputs
         return fn
 
     return decorate

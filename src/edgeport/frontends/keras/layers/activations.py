@@ -8,7 +8,6 @@ and softsign, which have no TFLite op, in overflow-free forms from elementwise o
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from . import keras_layer
@@ -76,9 +75,8 @@ def activation(b, cfg, inputs):
 @keras_layer("ReLU")
 def relu(b, cfg, inputs):
     x = inputs[0]
-    max_value = cfg.get("max_value")
-    slope = float(cfg.get("negative_slope") or 0.0)
-    threshold = float(cfg.get("threshold") or 0.0)
+    max_value = cfg.float("max_value", None)
+    slope, threshold = cfg.float("negative_slope", 0.0), cfg.float("threshold", 0.0)
     if threshold != 0.0:
         return thresholded_relu(b, x, threshold, max_value, slope)
     if slope != 0.0:
@@ -86,22 +84,23 @@ def relu(b, cfg, inputs):
         return x if max_value is None else b.op("MINIMUM", [x, b.const(max_value)])
     if max_value is None:
         return b.op("RELU", [x])
-    if float(max_value) == 6.0:
+    if max_value == 6.0:
         return b.op("RELU6", [x])
     return b.op("MINIMUM", [b.op("RELU", [x]), b.const(max_value)])
 
 
 def thresholded_relu(b, x, threshold, max_value, slope) -> str:
-    """Keras's ReLU with a threshold t > 0: where(x > t, x, 0), clipped to max_value when set, minus slope * relu(t - x). TFLite has no select among our ops, so the
-    step is CAST(relu(x - t) -> bool -> float): x > t exactly when x - t > 0 (IEEE
-    subtraction of distinct floats never gives 0)."""
+    """Keras's ReLU with a threshold t > 0: where(x > t, x, 0), clipped to max_value when set,
+    minus slope * relu(t - x). TFLite has no select among our ops, so the step is
+    CAST(relu(x - t) -> bool -> float): x > t exactly when x - t > 0 (IEEE subtraction of
+    distinct floats never gives 0)."""
     above = b.op("RELU", [b.op("ADD", [x, b.const(-threshold)])])
     flag = b.op("CAST", [above], {"in_data_type": "FLOAT32", "out_data_type": "BOOL"},
                 dtype=np.bool_)
     mask = b.op("CAST", [flag], {"in_data_type": "BOOL", "out_data_type": "FLOAT32"})
     out = b.op("MUL", [x, mask])
     if max_value is not None:
-        out = b.op("MINIMUM", [out, b.const(float(max_value))])  # Keras wants t >= 0
+        out = b.op("MINIMUM", [out, b.const(max_value)])  # Keras wants t >= 0
     if slope == 0.0:
         return out
     below = b.op("RELU", [b.op("ADD", [negate(b, x), b.const(threshold)])])
@@ -111,13 +110,14 @@ def thresholded_relu(b, x, threshold, max_value, slope) -> str:
 @keras_layer("LeakyReLU")
 def leaky_relu(b, cfg, inputs):
     # Keras 3 calls it negative_slope (default 0.3), Keras 2 alpha
-    alpha = cfg.get("negative_slope", cfg.get("alpha", 0.3))
-    return b.op("LEAKY_RELU", [inputs[0]], {"alpha": float(alpha)})
+    alpha = cfg.float("negative_slope", None)
+    alpha = cfg.float("alpha", 0.3) if alpha is None else alpha
+    return b.op("LEAKY_RELU", [inputs[0]], {"alpha": alpha})
 
 
 @keras_layer("ELU")
 def elu(b, cfg, inputs):
-    alpha = float(cfg.get("alpha", 1.0))
+    alpha = cfg.float("alpha", 1.0)
     out = b.op("ELU", [inputs[0]])
     if alpha == 1.0:
         return out
@@ -129,9 +129,8 @@ def elu(b, cfg, inputs):
 def prelu(b, cfg, inputs):
     x = inputs[0]
     shape = b.shape(x)[1:]
-    shared = cfg.get("shared_axes") or []
-    alpha_shape = tuple(1 if (i + 1) in shared or (i + 1 - len(shape) - 1) in shared else d
-                        for i, d in enumerate(shape))
+    shared = cfg.axes("shared_axes", len(shape) + 1, [])
+    alpha_shape = tuple(1 if i + 1 in shared else d for i, d in enumerate(shape))
     (alpha,) = b.weights(alpha_shape)
     return b.op("PRELU", [x, b.const(alpha)])
 
@@ -139,10 +138,9 @@ def prelu(b, cfg, inputs):
 @keras_layer("Softmax")
 def softmax(b, cfg, inputs):
     x = inputs[0]
-    axis = cfg.get("axis", -1)
-    axis = axis[0] if isinstance(axis, list) and len(axis) == 1 else axis
-    if not isinstance(axis, int) or axis not in (-1, b.rank(x) - 1):
-        raise b.unsupported(f"Softmax over axis {axis} (only the last axis)")
+    axes = cfg.axes("axis", b.rank(x), -1)
+    if axes != [b.rank(x) - 1]:
+        raise b.unsupported(f"Softmax over axis {cfg.get('axis')} (only the last axis)")
     return b.op("SOFTMAX", [x], {"beta": 1.0})
 
 

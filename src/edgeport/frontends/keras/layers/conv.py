@@ -5,27 +5,33 @@ from __future__ import annotations
 
 import numpy as np
 
+from ....ops.conv import conv_geometry
 from . import keras_layer
 from .activations import apply_activation
 
 
-def pair(value) -> tuple[int, int]:
-    """Keras accepts an int or a tuple for kernel_size/strides/dilation_rate."""
-    if isinstance(value, (list, tuple)):
-        return (int(value[0]), int(value[-1])) if len(value) > 1 else (int(value[0]),) * 2
-    return (int(value),) * 2
-
-
 def padding(b, cfg) -> str:
-    mode = str(cfg.get("padding", "valid")).upper()
+    mode = cfg.text("padding", "valid").upper()
     if mode not in ("SAME", "VALID"):
         raise b.unsupported(f"padding={cfg.get('padding')!r} (only 'same' and 'valid')")
     return mode
 
 
-def window_attrs(b, cfg, strides, dilation=(1, 1)) -> dict:
-    return {"padding": padding(b, cfg), "stride_h": strides[0], "stride_w": strides[1],
-            "dilation_h_factor": dilation[0], "dilation_w_factor": dilation[1]}
+def check_window(b, x, attrs, kernel_hw, dilation=(1, 1)) -> None:
+    """Refuse a window op whose output, or whose input padded as SAME pads it (the kernels
+    pad in memory), could not exist: what a damaged kernel size, stride or dilation makes."""
+    n, h, w, c = b.shape(x, rank=4)
+    out_hw, ((top, bottom), (left, right)) = conv_geometry(attrs, (h, w), kernel_hw, dilation)
+    b.check_size((n, *out_hw, c), "its output")
+    b.check_size((n, h + top + bottom, w + left + right, c), "its padded input")
+
+
+def window_attrs(b, cfg, x, kernel_hw, strides, dilation=(1, 1)) -> dict:
+    """CONV_2D / DEPTHWISE_CONV_2D options for ``x``, checked by `check_window`."""
+    attrs = {"padding": padding(b, cfg), "stride_h": strides[0], "stride_w": strides[1],
+             "dilation_h_factor": dilation[0], "dilation_w_factor": dilation[1]}
+    check_window(b, x, attrs, kernel_hw, dilation)
+    return attrs
 
 
 def conv2d_op(b, x, kernel_hwio, bias, attrs) -> str:
@@ -35,20 +41,30 @@ def conv2d_op(b, x, kernel_hwio, bias, attrs) -> str:
 
 
 def kernel_and_bias(b, cfg, kernel_shape, out_channels):
-    use_bias = cfg.get("use_bias", True)
+    use_bias = cfg.bool("use_bias", True)
     weights = b.weights(kernel_shape, *([(out_channels,)] if use_bias else []))
     bias = weights[1] if use_bias else np.zeros(out_channels, np.float32)
     return weights[0], bias
 
 
+def filters_and_groups(b, cfg, channels: int) -> tuple[int, int]:
+    """``filters`` and ``groups``, the groups splitting both the input channels and filters."""
+    filters, groups = cfg.int("filters", minimum=1), cfg.int("groups", 1, minimum=1)
+    if channels % groups or filters % groups:
+        raise cfg.error("groups", f"a divisor of the {channels} input channels and the "
+                                  f"{filters} filters")
+    return filters, groups
+
+
 @keras_layer("Conv2D")
 def conv2d(b, cfg, inputs):
     x = inputs[0]
-    kh, kw = pair(cfg["kernel_size"])
-    filters, groups = int(cfg["filters"]), int(cfg.get("groups", 1))
-    strides, dilation = pair(cfg.get("strides", 1)), pair(cfg.get("dilation_rate", 1))
-    kernel, bias = kernel_and_bias(b, cfg, (kh, kw, b.shape(x)[-1] // groups, filters), filters)
-    out = conv2d_op(b, x, kernel, bias, window_attrs(b, cfg, strides, dilation))
+    kernel_hw = cfg.ints("kernel_size", 2)
+    strides, dilation = cfg.ints("strides", 2, 1), cfg.ints("dilation_rate", 2, 1)
+    filters, groups = filters_and_groups(b, cfg, b.shape(x, rank=4)[-1])
+    kernel, bias = kernel_and_bias(b, cfg, (*kernel_hw, b.shape(x)[-1] // groups, filters),
+                                   filters)
+    out = conv2d_op(b, x, kernel, bias, window_attrs(b, cfg, x, kernel_hw, strides, dilation))
     return apply_activation(b, out, cfg.get("activation"))
 
 
@@ -56,15 +72,15 @@ def conv2d(b, cfg, inputs):
 def conv1d(b, cfg, inputs):
     """A Conv2D over [N, 1, L, C], between two RESHAPEs (as the official converter does)."""
     x = inputs[0]
-    if str(cfg.get("padding")).lower() == "causal":
+    if cfg.text("padding", "valid").lower() == "causal":
         raise b.unsupported("padding='causal'")
-    _, length, channels = b.shape(x)
-    (k, _), (stride, _) = pair(cfg["kernel_size"]), pair(cfg.get("strides", 1))
-    (dilation, _) = pair(cfg.get("dilation_rate", 1))
-    filters, groups = int(cfg["filters"]), int(cfg.get("groups", 1))
+    _, length, channels = b.shape(x, rank=3)
+    (k,), (stride,) = cfg.ints("kernel_size", 1), cfg.ints("strides", 1, 1)
+    (dilation,) = cfg.ints("dilation_rate", 1, 1)
+    filters, groups = filters_and_groups(b, cfg, channels)
     kernel, bias = kernel_and_bias(b, cfg, (k, channels // groups, filters), filters)
     image = b.reshape(x, [1, length, channels])
-    attrs = window_attrs(b, cfg, (1, stride), (1, dilation))
+    attrs = window_attrs(b, cfg, image, (1, k), (1, stride), (1, dilation))
     out = conv2d_op(b, image, kernel[None], bias, attrs)
     out = b.reshape(out, list(b.shape(out)[2:]))
     return apply_activation(b, out, cfg.get("activation"))
@@ -81,12 +97,14 @@ def depthwise_op(b, x, kernel_hwcm, bias, attrs) -> str:
 @keras_layer("DepthwiseConv2D")
 def depthwise_conv2d(b, cfg, inputs):
     x = inputs[0]
-    kh, kw = pair(cfg["kernel_size"])
-    channels, multiplier = b.shape(x)[-1], int(cfg.get("depth_multiplier", 1))
-    strides, dilation = pair(cfg.get("strides", 1)), pair(cfg.get("dilation_rate", 1))
-    kernel, bias = kernel_and_bias(b, cfg, (kh, kw, channels, multiplier),
+    kernel_hw = cfg.ints("kernel_size", 2)
+    channels = b.shape(x, rank=4)[-1]
+    multiplier = cfg.int("depth_multiplier", 1, minimum=1)
+    strides, dilation = cfg.ints("strides", 2, 1), cfg.ints("dilation_rate", 2, 1)
+    kernel, bias = kernel_and_bias(b, cfg, (*kernel_hw, channels, multiplier),
                                    channels * multiplier)
-    out = depthwise_op(b, x, kernel, bias, window_attrs(b, cfg, strides, dilation))
+    out = depthwise_op(b, x, kernel, bias,
+                       window_attrs(b, cfg, x, kernel_hw, strides, dilation))
     return apply_activation(b, out, cfg.get("activation"))
 
 
@@ -94,19 +112,21 @@ def depthwise_conv2d(b, cfg, inputs):
 def separable_conv2d(b, cfg, inputs):
     """DEPTHWISE_CONV_2D (no bias) then a 1x1 CONV_2D carrying the bias."""
     x = inputs[0]
-    kh, kw = pair(cfg["kernel_size"])
-    channels, multiplier = b.shape(x)[-1], int(cfg.get("depth_multiplier", 1))
-    filters = int(cfg["filters"])
-    strides, dilation = pair(cfg.get("strides", 1)), pair(cfg.get("dilation_rate", 1))
-    use_bias = cfg.get("use_bias", True)
-    weights = b.weights((kh, kw, channels, multiplier),
+    kernel_hw = cfg.ints("kernel_size", 2)
+    channels = b.shape(x, rank=4)[-1]
+    multiplier = cfg.int("depth_multiplier", 1, minimum=1)
+    filters = cfg.int("filters", minimum=1)
+    strides, dilation = cfg.ints("strides", 2, 1), cfg.ints("dilation_rate", 2, 1)
+    use_bias = cfg.bool("use_bias", True)
+    weights = b.weights((*kernel_hw, channels, multiplier),
                         (1, 1, channels * multiplier, filters),
                         *([(filters,)] if use_bias else []))
     bias = weights[2] if use_bias else np.zeros(filters, np.float32)
     depthwise = depthwise_op(b, x, weights[0], np.zeros(channels * multiplier, np.float32),
-                             window_attrs(b, cfg, strides, dilation))
-    out = conv2d_op(b, depthwise, weights[1], bias, window_attrs(b, {"padding": "valid"},
-                                                                 (1, 1)))
+                             window_attrs(b, cfg, x, kernel_hw, strides, dilation))
+    pointwise = {"padding": "VALID", "stride_h": 1, "stride_w": 1, "dilation_h_factor": 1,
+                 "dilation_w_factor": 1}
+    out = conv2d_op(b, depthwise, weights[1], bias, pointwise)
     return apply_activation(b, out, cfg.get("activation"))
 
 
@@ -117,16 +137,17 @@ def conv2d_transpose(b, cfg, inputs):
     (valid). With a dynamic batch the output_shape input is computed in the graph from the
     input's SHAPE (the interpreter folds it once the input shape is known)."""
     x = inputs[0]
-    kh, kw = pair(cfg["kernel_size"])
-    filters = int(cfg["filters"])
-    strides = pair(cfg.get("strides", 1))
-    if pair(cfg.get("dilation_rate", 1)) != (1, 1) or cfg.get("output_padding") is not None:
+    kh, kw = cfg.ints("kernel_size", 2)
+    filters = cfg.int("filters", minimum=1)
+    strides = cfg.ints("strides", 2, 1)
+    if cfg.ints("dilation_rate", 2, 1) != (1, 1) or cfg.has("output_padding"):
         raise b.unsupported("dilation_rate or output_padding")
     mode = padding(b, cfg)
-    n, h, w, channels = b.shape(x)
+    n, h, w, channels = b.shape(x, rank=4)
     kernel, bias = kernel_and_bias(b, cfg, (kh, kw, filters, channels), filters)
     size = [d * s + (max(k - s, 0) if mode == "VALID" else 0)
             for d, s, k in ((h, strides[0], kh), (w, strides[1], kw))]
+    b.check_size((n, *size, filters), "its output")
     if x not in b.dynamic:
         out_shape = b.const([n, *size, filters], np.int32, "output_shape")
     else:  # the batch size is known at run time only: SHAPE(x)[:1] ++ [H, W, O]

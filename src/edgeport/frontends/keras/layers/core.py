@@ -26,8 +26,8 @@ def dense(b, cfg, inputs):
     """FULLY_CONNECTED with weights [units, in] (Keras stores [in, units]); inputs of rank > 2
     keep their leading dims (keep_num_dims), as Dense applies to the last axis."""
     x = inputs[0]
-    units, depth = int(cfg["units"]), b.shape(x)[-1]
-    use_bias = cfg.get("use_bias", True)
+    units, depth = cfg.int("units", minimum=1), b.shape(x)[-1]
+    use_bias = cfg.bool("use_bias", True)
     weights = b.weights((depth, units), *([(units,)] if use_bias else []))
     bias = weights[1] if use_bias else np.zeros(units, np.float32)
     out = b.op("FULLY_CONNECTED", [x, b.const(weights[0].T, suffix="kernel"),
@@ -44,27 +44,31 @@ def flatten(b, cfg, inputs):
 
 @keras_layer("Reshape")
 def reshape(b, cfg, inputs):
-    return b.reshape(inputs[0], [int(d) for d in cfg["target_shape"]])
+    return b.reshape(inputs[0], cfg.shape("target_shape", free=-1))
 
 
 @keras_layer("Permute")
 def permute(b, cfg, inputs):
-    dims = [0, *[int(d) for d in cfg["dims"]]]
-    return b.op("TRANSPOSE", [inputs[0], b.const(dims, np.int32, "perm")])
+    rank = b.rank(inputs[0])
+    dims = list(cfg.ints("dims", rank - 1))
+    if sorted(dims) != list(range(1, rank)):
+        raise cfg.error("dims", f"a permutation of the axes 1 to {rank - 1}")
+    return b.op("TRANSPOSE", [inputs[0], b.const([0, *dims], np.int32, "perm")])
 
 
 @keras_layer("RepeatVector")
 def repeat_vector(b, cfg, inputs):
-    x = b.reshape(inputs[0], [1, b.shape(inputs[0])[-1]])
-    copies = [x] * int(cfg["n"])
-    return b.op("CONCATENATION", copies, {"axis": 1})
+    depth, n = b.shape(inputs[0], rank=2)[-1], cfg.int("n", minimum=1)
+    b.check_size((1, n, depth), "its output")
+    x = b.reshape(inputs[0], [1, depth])
+    return b.op("CONCATENATION", [x] * n, {"axis": 1})
 
 
 @keras_layer("Rescaling")
 def rescaling(b, cfg, inputs):
     """x * scale + offset (scalars or per-channel lists)."""
     x = inputs[0]
-    scale, offset = np.asarray(cfg.get("scale", 1.0)), np.asarray(cfg.get("offset", 0.0))
+    scale, offset = cfg.numbers("scale", 1.0), cfg.numbers("offset", 0.0)
     if np.any(scale != 1.0):
         x = b.op("MUL", [x, b.const(scale, suffix="scale")])
     if np.any(offset != 0.0):
@@ -77,7 +81,7 @@ def embedding(b, cfg, inputs):
     """GATHER of rows of the [input_dim, output_dim] table; float indices are cast to int32
     as Keras does."""
     ids = inputs[0]
-    (table,) = b.weights((int(cfg["input_dim"]), int(cfg["output_dim"])))
+    (table,) = b.weights((cfg.int("input_dim", minimum=1), cfg.int("output_dim", minimum=1)))
     if not np.issubdtype(b.specs[ids].dtype, np.integer):
         ids = b.op("CAST", [ids], {"in_data_type": "FLOAT32", "out_data_type": "INT32"},
                    dtype=np.int32)

@@ -12,11 +12,9 @@ from . import keras_layer
 
 
 def last_axis_only(b, cfg, x) -> None:
-    axis = cfg.get("axis", -1)
-    axes = axis if isinstance(axis, list) else [axis]
-    rank = b.rank(x)
-    if [a % rank for a in axes] != [rank - 1]:
-        raise b.unsupported(f"normalization over axis {axis} (only the last axis, channels)")
+    if cfg.axes("axis", b.rank(x), -1) != [b.rank(x) - 1]:
+        raise b.unsupported(f"normalization over axis {cfg.get('axis')} (only the last axis, "
+                            "channels)")
 
 
 def affine(b, x, scale, shift) -> str:
@@ -31,12 +29,12 @@ def batch_normalization(b, cfg, inputs):
     x = inputs[0]
     last_axis_only(b, cfg, x)
     channels = (b.shape(x)[-1],)
-    use_scale, use_center = cfg.get("scale", True), cfg.get("center", True)
+    use_scale, use_center = cfg.bool("scale", True), cfg.bool("center", True)
     weights = b.weights(*[channels] * (2 + use_scale + use_center))
     gamma = weights.pop(0) if use_scale else np.ones(channels, np.float32)
     beta = weights.pop(0) if use_center else np.zeros(channels, np.float32)
     mean, variance = weights
-    scale = gamma / np.sqrt(variance.astype(np.float64) + float(cfg.get("epsilon", 1e-3)))
+    scale = gamma / np.sqrt(variance.astype(np.float64) + cfg.float("epsilon", 1e-3))
     return affine(b, x, scale, beta - mean * scale)
 
 
@@ -46,15 +44,15 @@ def layer_normalization(b, cfg, inputs):
     difference (Keras's formula)."""
     x = inputs[0]
     last_axis_only(b, cfg, x)
-    if cfg.get("rms_scaling"):
+    if cfg.bool("rms_scaling", False):
         raise b.unsupported("rms_scaling=True")
     channels = (b.shape(x)[-1],)
-    use_scale, use_center = cfg.get("scale", True), cfg.get("center", True)
+    use_scale, use_center = cfg.bool("scale", True), cfg.bool("center", True)
     weights = b.weights(*[channels] * (use_scale + use_center))
     axis = b.const([b.rank(x) - 1], np.int32, "axis")
     mean = b.op("MEAN", [x, axis], {"keep_dims": True})
     variance = b.op("MEAN", [b.op("SQUARED_DIFFERENCE", [x, mean]), axis], {"keep_dims": True})
-    inv = b.op("RSQRT", [b.op("ADD", [variance, b.const(float(cfg.get("epsilon", 1e-3)))])])
+    inv = b.op("RSQRT", [b.op("ADD", [variance, b.const(cfg.float("epsilon", 1e-3))])])
     out = b.op("MUL", [b.op("SUB", [x, mean]), inv])
     if use_scale:
         out = b.op("MUL", [out, b.const(weights.pop(0), suffix="gamma")])
@@ -69,12 +67,12 @@ def normalization(b, cfg, inputs):
     when given there, else the adapted weights (mean, variance, count)."""
     x = inputs[0]
     last_axis_only(b, cfg, x)
-    if cfg.get("mean") is not None:
-        mean, variance = (np.asarray(cfg[k], np.float64) for k in ("mean", "variance"))
+    if cfg.has("mean"):
+        mean, variance = cfg.numbers("mean"), cfg.numbers("variance")
     else:
         mean, variance, _ = b.weights(None, None, None)
     std = np.maximum(np.sqrt(np.asarray(variance, np.float64)), 1e-7)
     mean = np.asarray(mean, np.float64)
-    if cfg.get("invert"):
+    if cfg.bool("invert", False):
         return affine(b, x, std.reshape(-1), mean.reshape(-1))
     return affine(b, x, (1 / std).reshape(-1), (-mean / std).reshape(-1))

@@ -10,10 +10,8 @@ BINARY = {"Add": "ADD", "Subtract": "SUB", "Multiply": "MUL", "Divide": "DIV",
           "TrueDivide": "DIV", "Maximum": "MAXIMUM", "Minimum": "MINIMUM"}
 
 
-@keras_layer(*(OPERATION_PREFIX + name for name in BINARY))
+@keras_layer(*(OPERATION_PREFIX + name for name in BINARY), inputs=2)
 def binary(b, cfg, inputs):
-    if len(inputs) != 2:
-        raise b.unsupported(f"{b.class_name} with {len(inputs)} arguments (expected 2)")
     operands = [b.const(float(v), suffix="scalar") if not isinstance(v, str) else v
                 for v in inputs]
     return b.op(BINARY[b.class_name], operands)

@@ -5,31 +5,31 @@ from __future__ import annotations
 import numpy as np
 
 from . import keras_layer
-from .conv import padding, pair
+from .conv import check_window, padding
 
 
-def pool2d(b, cfg, x, op_type) -> str:
-    size = pair(cfg.get("pool_size", 2))
-    strides = pair(cfg.get("strides") or size)
-    return b.op(op_type, [x], {"padding": padding(b, cfg), "stride_h": strides[0],
-                               "stride_w": strides[1], "filter_height": size[0],
-                               "filter_width": size[1]})
+def pool2d(b, cfg, x, op_type, size, strides) -> str:
+    attrs = {"padding": padding(b, cfg), "stride_h": strides[0], "stride_w": strides[1],
+             "filter_height": size[0], "filter_width": size[1]}
+    check_window(b, x, attrs, size)
+    return b.op(op_type, [x], attrs)
 
 
 def pool1d(b, cfg, x, op_type) -> str:
     """A 2-D pool over [N, 1, L, C] between RESHAPEs."""
-    _, length, channels = b.shape(x)
-    (size, _) = pair(cfg.get("pool_size", 2))
-    (stride, _) = pair(cfg.get("strides") or size)
+    _, length, channels = b.shape(x, rank=3)
+    (size,) = cfg.ints("pool_size", 1, 2)
+    (stride,) = cfg.ints("strides", 1, size)
     image = b.reshape(x, [1, length, channels])
-    out = pool2d(b, {**cfg, "pool_size": (1, size), "strides": (1, stride)}, image, op_type)
+    out = pool2d(b, cfg, image, op_type, (1, size), (1, stride))
     return b.reshape(out, list(b.shape(out)[2:]))
 
 
 @keras_layer("MaxPooling2D", "AveragePooling2D", "MaxPool2D", "AvgPool2D")
 def pooling2d(b, cfg, inputs):
     op_type = "MAX_POOL_2D" if b.class_name.startswith("Max") else "AVERAGE_POOL_2D"
-    return pool2d(b, cfg, inputs[0], op_type)
+    size = cfg.ints("pool_size", 2, 2)
+    return pool2d(b, cfg, inputs[0], op_type, size, cfg.ints("strides", 2, size))
 
 
 @keras_layer("MaxPooling1D", "AveragePooling1D", "MaxPool1D", "AvgPool1D")
@@ -44,6 +44,7 @@ def pooling1d(b, cfg, inputs):
 def global_pooling(b, cfg, inputs):
     """MEAN / REDUCE_MAX over the spatial axes."""
     axes = [1, 2] if b.class_name.endswith("2D") else [1]
+    b.shape(inputs[0], rank=len(axes) + 2)
     op_type = "REDUCE_MAX" if "Max" in b.class_name else "MEAN"
     return b.op(op_type, [inputs[0], b.const(axes, np.int32, "axes")],
-                {"keep_dims": bool(cfg.get("keepdims", False))})
+                {"keep_dims": cfg.bool("keepdims", False)})

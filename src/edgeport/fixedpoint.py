@@ -179,7 +179,9 @@ def count_leading_zeros32(x: np.ndarray) -> np.ndarray:
 
 def calculate_input_radius(integer_bits: int, left_shift: int, total_signed_bits: int = 31):
     """CalculateInputRadius (quantization_util.cc): the largest input difference whose
-    rescaled value still fits the fixed-point format."""
+    rescaled value still fits the fixed-point format. ``left_shift`` is that of a multiplier
+    above 1 (``1LL << left_shift`` in TFLite), never negative: callers refuse smaller
+    multipliers first, as LiteRT aborts on them (PreprocessSoftmaxScaling)."""
     radius = ((1 << integer_bits) - 1) * (1 << (total_signed_bits - integer_bits)) \
         / (1 << left_shift)
     return int(math.floor(radius))

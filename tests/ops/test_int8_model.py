@@ -1,8 +1,9 @@
 """A multi-op int8 model built by hand (QUANTIZE -> CONV_2D -> DEPTHWISE_CONV_2D -> ADD ->
-AVERAGE_POOL_2D -> RESHAPE -> FULLY_CONNECTED -> SOFTMAX -> DEQUANTIZE), bit-exact end to end
-with LiteRT's reference kernels."""
+AVERAGE_POOL_2D -> RESHAPE -> FULLY_CONNECTED -> SOFTMAX -> DEQUANTIZE), and an untrained
+MobileNetV2 converted to int8, bit-exact end to end with LiteRT's reference kernels."""
 
 import numpy as np
+import pytest
 
 from edgeport.export.tflite import write_tflite
 from edgeport.graph import Graph, Op, Tensor
@@ -95,3 +96,48 @@ def test_hybrid_fully_connected_runs_on_dequantized_weights():
     exact = x @ (w * w_quant.scale[:, None]).T + graph.tensors["in2"].data
     np.testing.assert_allclose(got, exact, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(got, want, atol=0.02 * np.abs(want).max())
+
+
+@pytest.mark.filterwarnings("ignore:Warning. Enabling .experimental_preserve_all_tensors.")
+def test_mobilenet_v2_near_constant_logits_bit_exact():
+    """An untrained MobileNetV2's logits vary by about 1e-11: calibrated, its SOFTMAX input is
+    narrower than the 2**-26 scale SOFTMAX's Prepare needs, so the quantizer requantizes it;
+    every int8 tensor then equals LiteRT's."""
+    import keras
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from edgeport.frontends.tflite import read_tflite
+    from edgeport.lite import Interpreter as EdgeportInterpreter
+    from edgeport.lite import Optimize, TFLiteConverter
+
+    keras.utils.set_random_seed(0)
+    model = keras.applications.MobileNetV2(alpha=0.35, input_shape=(96, 96, 3), weights=None,
+                                           classes=2)
+    images = np.random.default_rng(0).uniform(-1, 1, (16, 1, 96, 96, 3)).astype(np.float32)
+    converter = TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([image] for image in images)
+    converter.calibration_progress = False
+    tflite = converter.convert()
+    graph = read_tflite(tflite)
+    softmax = next(op for op in graph.ops if op.type == "SOFTMAX")
+    requantize = next(op for op in graph.ops if op.outputs == softmax.inputs)
+    assert requantize.type == "QUANTIZE"  # the logits' own scale is too small for SOFTMAX
+    assert graph.tensors[requantize.inputs[0]].quant.scale[0] * 2.0 ** 26 < 1
+
+    def int8_tensors(interpreter, x):
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+        interpreter.invoke()
+        return {d["name"]: interpreter.get_tensor(d["index"])
+                for d in interpreter.get_tensor_details() if d["dtype"] == np.int8}
+
+    litert = Interpreter(model_content=tflite, num_threads=1,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+                         experimental_preserve_all_tensors=True)
+    ours = EdgeportInterpreter(model_content=tflite, experimental_preserve_all_tensors=True)
+    for x in (images[0], images[5], np.zeros_like(images[0])):
+        want, got = int8_tensors(litert, x), int8_tensors(ours, x)
+        assert want.keys() == got.keys() and len(want) > 100
+        for name in want:
+            np.testing.assert_array_equal(got[name], want[name], err_msg=name)

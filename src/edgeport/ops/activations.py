@@ -167,7 +167,12 @@ class Logistic(UnaryOp):
     def prepare_integer(self, op, graph):
         # activations.cc: 8-bit LOGISTIC is a LUTPopulate table of 1 / (1 + exp(-x)).
         one = np.float32(1)
-        return float_lookup_kernel(lambda x: one / (one + np.exp(-x)), op, graph)
+
+        def sigmoid(x):
+            with np.errstate(over="ignore"):  # a huge input scale: exp(-x) = inf gives 0
+                return one / (one + np.exp(-x))
+
+        return float_lookup_kernel(sigmoid, op, graph)
 
     def run_jax(self, attrs, x):
         import jax.numpy as jnp

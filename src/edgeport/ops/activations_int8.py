@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UnsupportedOpError
 from ..arrays import array_namespace
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from ..fixedpoint import multiply_by_quantized_multiplier
 from ..graph import Graph, Op
-from .quantized import activation_range, lookup_kernel, scale_zero
+from .quantized import (activation_range, lookup_kernel, rescale_multiplier, scale_error,
+                        scale_zero)
 from .registry import traceable
 
 
@@ -38,7 +38,7 @@ def relu_kernel(op: Op, graph: Graph, activation: str):
     ``M = s_in / s_out`` (float32 division), clamped to ``zp_out + roundf(lo / s_out)`` and
     ``zp_out + roundf(hi / s_out)`` (RELU: the type's max) within the type's range."""
     (s_in, z_in), (s_out, z_out) = _in_out(op, graph)
-    multiplier, shift = quantize_multiplier(float(s_in / s_out))
+    multiplier, shift = rescale_multiplier(op, graph, float(s_in / s_out))
     low, high = activation_range(op, graph, activation)
 
     def table(q):
@@ -54,8 +54,8 @@ def leaky_relu_kernel(op: Op, graph: Graph):
     may be negative or above 1) where d < 0, plus zp_out, clamped to the type."""
     (s_in, z_in), (s_out, z_out) = _in_out(op, graph)
     alpha = np.float32(op.attrs["alpha"])
-    m_alpha, shift_alpha = quantize_multiplier(float(s_in * alpha / s_out))
-    m_identity, shift_identity = quantize_multiplier(float(s_in / s_out))
+    m_alpha, shift_alpha = rescale_multiplier(op, graph, float(s_in * alpha / s_out), "alpha")
+    m_identity, shift_identity = rescale_multiplier(op, graph, float(s_in / s_out))
 
     def table(q):
         d = q - z_in
@@ -98,10 +98,11 @@ def _saturating_left_shift16(x, amount: int):
     return np.clip(np.asarray(x, np.int64) << amount, INT16_MIN, INT16_MAX)
 
 
-def _int16_multiplier(real: float) -> tuple[int, int]:
+def _int16_multiplier(op: Op, graph: Graph, real: float, what: str) -> tuple[int, int]:
     """QuantizeMultiplier, then DownScaleInt32ToInt16Multiplier: the Q31 multiplier rounded
-    to Q15 (``(m + 2**15) >> 16``, 32767 where that would overflow)."""
-    multiplier, exponent = quantize_multiplier(real)
+    to Q15 (``(m + 2**15) >> 16``, 32767 where that would overflow). An exponent above 31
+    would shift by more than the int32 ``1 << amount`` holds: refused."""
+    multiplier, exponent = rescale_multiplier(op, graph, real, what)
     if multiplier >= (1 << 31) - 1 - (1 << 15):
         return INT16_MAX, exponent
     return (multiplier + (1 << 15)) >> 16, exponent
@@ -115,11 +116,12 @@ def hard_swish_kernel(op: Op, graph: Graph):
     multiplied without rounding (SaturatingDoublingHighMul), shifted to the output scale."""
     (s_in, z_in), (s_out, z_out) = _in_out(op, graph)
     hires_scale = np.float32(1.0 / 128.0) * s_in
-    out_mult, out_exp = _int16_multiplier(float(hires_scale / s_out))
+    out_mult, out_exp = _int16_multiplier(op, graph, float(hires_scale / s_out), "output")
     if out_exp > 0:
-        raise UnsupportedOpError(f"{op.label}: HARD_SWISH output multiplier "
-                                 f"{hires_scale / s_out} exceeds 1 (TFLite refuses it)")
-    relu_mult, relu_exp = _int16_multiplier(float(hires_scale / np.float32(3.0 / 32768.0)))
+        raise scale_error(op, graph, f"its output multiplier {hires_scale / s_out:.3g} exceeds "
+                                     "1, which LiteRT's Prepare refuses")
+    relu_mult, relu_exp = _int16_multiplier(
+        op, graph, float(hires_scale / np.float32(3.0 / 32768.0)), "relu-ish")
 
     def table(q):
         hires = _wrap_int16((q - z_in) * 128)
@@ -150,8 +152,8 @@ def prelu_kernel(op: Op, graph: Graph):
     (1, 1, C)); it is quantized per tensor, as TFLite reads only one scale."""
     (s_in, z_in), (s_out, z_out) = _in_out(op, graph)
     s_alpha, z_alpha = scale_zero(op, graph, op.inputs[1])
-    m_pos, shift_pos = quantize_multiplier(float(s_in / s_out))
-    m_neg, shift_neg = quantize_multiplier(float(s_in * s_alpha / s_out))
+    m_pos, shift_pos = rescale_multiplier(op, graph, float(s_in / s_out))
+    m_neg, shift_neg = rescale_multiplier(op, graph, float(s_in * s_alpha / s_out), "alpha")
 
     def kernel(inputs):
         x, alpha = inputs

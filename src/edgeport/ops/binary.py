@@ -13,11 +13,12 @@ from typing import Callable
 import numpy as np
 
 from ..arrays import array_namespace, jax_form
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from ..fixedpoint import multiply_by_quantized_multiplier
 from ..graph import Graph, Op
 from .common import fold_channels
 from .options import Activation, Bool, Options
-from .quantized import activation_range, requantize, scale_zero
+from .quantized import (activation_range, multiplier_below_one, requantize,
+                        rescale_multiplier, scale_zero)
 from .quantized_kernels import squared_difference_kernel
 from .registry import OpDef, register_op, traceable
 
@@ -121,14 +122,17 @@ def add_sub_kernel(op: Op, graph: Graph, sign: int):
     """reference_integer_ops::Add (and Sub, ``sign`` -1) with add.cc's Prepare: both inputs
     are centered, shifted left by 20 bits and rescaled to a common scale 2 * max(s1, s2)
     (multipliers s_i / (2 max)); their sum (difference) is rescaled by
-    2 max / (2**20 * s_out), offset by the output zero point and clamped."""
+    2 max / (2**20 * s_out), offset by the output zero point and clamped. Every multiplier
+    must be below 1 (QuantizeMultiplierSmallerThanOneExp: ADD aborts LiteRT on an output
+    multiplier of 1 or more, SUB shifts by a negative amount, undefined in C++)."""
     (s1, z1), (s2, z2), (s_out, z_out) = (scale_zero(op, graph, name)
                                           for name in (*op.inputs[:2], op.outputs[0]))
     left_shift = 20
     twice_max = np.float64(2 * max(s1, s2))  # float32 in TFLite, exact (a doubling)
-    m1, shift1 = quantize_multiplier(float(s1) / twice_max)
-    m2, shift2 = quantize_multiplier(float(s2) / twice_max)
-    m_out, shift_out = quantize_multiplier(twice_max / float(np.float32(1 << left_shift) * s_out))
+    m1, shift1 = multiplier_below_one(op, graph, float(s1) / twice_max, "first input")
+    m2, shift2 = multiplier_below_one(op, graph, float(s2) / twice_max, "second input")
+    m_out, shift_out = multiplier_below_one(
+        op, graph, twice_max / float(np.float32(1 << left_shift) * s_out), "output")
     low, high = activation_range(op, graph)
     dtype = graph.tensors[op.outputs[0]].dtype
 
@@ -147,7 +151,7 @@ def mul_kernel(op: Op, graph: Graph):
     rescaled by s1 * s2 / s_out (multiplied and divided in float32), offset, clamped."""
     (s1, z1), (s2, z2), (s_out, z_out) = (scale_zero(op, graph, name)
                                           for name in (*op.inputs[:2], op.outputs[0]))
-    multiplier, shift = quantize_multiplier(float(s1 * s2 / s_out))
+    multiplier, shift = rescale_multiplier(op, graph, float(s1 * s2 / s_out))
     low, high = activation_range(op, graph)
     dtype = graph.tensors[op.outputs[0]].dtype
 

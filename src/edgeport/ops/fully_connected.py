@@ -8,7 +8,7 @@ from ..errors import UnsupportedOpError
 from ..arrays import array_namespace
 from .conv import all_of, dtype_of, is_hybrid, per_channel
 from .options import Activation, Bool, Enum, Options, TensorTypeName
-from .quantized import weighted_sum_kernel
+from .quantized import scale_error, scale_zero, weighted_sum_kernel
 from .quantized_kernels import batch_matmul_kernel
 from .registry import OpDef, register_op
 
@@ -47,6 +47,8 @@ class FullyConnected(OpDef):
         # multiplies s_in * s_w in float32) or FullyConnectedPerChannel (double, per channel);
         # int8 as LiteRT's BUILTIN_REF actually rounds it: once, in double.
         per_tensor = not per_channel(graph, op.inputs[1])
+        if per_tensor:
+            _check_bias_scale(op, graph)
         int8 = graph.tensors[op.outputs[0]].dtype == np.int8
         return weighted_sum_kernel(self, op, graph, data=0, weights=1, bias=2,
                                    float_product=per_tensor, double_rescale=int8)
@@ -70,6 +72,24 @@ class FullyConnected(OpDef):
         if op.attrs.get("weights_format", "DEFAULT") != "DEFAULT":
             return 2
         return 1
+
+
+def _check_bias_scale(op, graph) -> None:
+    """GetQuantizedConvolutionMultipler's check (kernel_util.cc), which LiteRT's per-tensor
+    FULLY_CONNECTED Prepare makes: the bias scale is ``s_in * s_w`` (double) to within 2% of
+    the output scale. A bias stored at the float32 product misses it only where
+    ``s_in * s_w / s_out`` is huge (about 3e5 or more)."""
+    bias = op.inputs[2] if len(op.inputs) > 2 else None
+    if bias is None:
+        return
+    s_in, s_w, s_out = (float(scale_zero(op, graph, name)[0])
+                        for name in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    quant = graph.tensors[bias].quant
+    s_bias = float(quant.scale[0]) if quant is not None else 0.0  # LiteRT reads 0 then
+    if not abs(s_in * s_w - s_bias) / s_out <= 0.02:
+        raise scale_error(op, graph, f"its bias scale {s_bias:.3g} differs from input scale * "
+                                     f"weight scale by more than 2% of the output scale, "
+                                     "which LiteRT's Prepare refuses")
 
 
 def _fc_shape(attrs, x_shape, w_shape) -> tuple[int, ...]:

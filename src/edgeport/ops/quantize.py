@@ -16,11 +16,10 @@ import numpy as np
 
 from ..errors import UnsupportedOpError
 from ..arrays import array_namespace, divide_as_c
-from ..fixedpoint import (multiply_by_quantized_multiplier,
-                          quantize_multiplier, round_half_away)
+from ..fixedpoint import multiply_by_quantized_multiplier, round_half_away
 from ..graph import QuantParams
 from .options import Options
-from .quantized import quant_of
+from .quantized import quant_of, rescale_multiplier
 from .registry import OpDef, register_op, traceable
 
 QUANTIZED_TYPES = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
@@ -110,8 +109,8 @@ class Quantize(OpDef):
             raise UnsupportedOpError(f"{op.label}: requantizing per-axis tensors is not "
                                      "supported (TFLite requantizes per tensor only)")
         # The effective scale is computed in double from the float scales (quantize.cc).
-        multiplier, shift = quantize_multiplier(float(in_quant.scale[0])
-                                                / float(out_quant.scale[0]))
+        multiplier, shift = rescale_multiplier(op, graph, float(in_quant.scale[0])
+                                               / float(out_quant.scale[0]))
         in_zero, out_zero = int(in_quant.zero_point[0]), int(out_quant.zero_point[0])
         info = np.iinfo(target.dtype)
 

@@ -6,6 +6,9 @@ kernels, kernels/internal/reference/{integer_ops/*.h, reference_ops.h}) then run
 arithmetic. The helpers here are those two halves:
 - `activation_range`: a fused activation on a quantized output is a clamp to
   CalculateActivationRangeQuantized's bounds (kernel_util.cc), never a float activation;
+- `rescale_multiplier`, `multiplier_below_one`: Prepare's QuantizeMultiplier and
+  QuantizeMultiplierSmallerThanOneExp, refusing (`scale_error`) the multipliers that LiteRT
+  aborts on or computes garbage with (degenerate calibration ranges lead there);
 - `requantize`: the output stage of every accumulating kernel, MultiplyByQuantizedMultiplier,
   plus the output zero point, clamped;
 - `weighted_sum_kernel`: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV, whose
@@ -22,10 +25,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import UnsupportedOpError
+from ..errors import QuantizationError, UnsupportedOpError
 from ..arrays import array_namespace
-from ..fixedpoint import (multiply_by_quantized_multiplier,
-                          quantize_multipliers, round_half_away)
+from ..fixedpoint import (multiply_by_quantized_multiplier, quantize_multiplier,
+                          quantize_multipliers, round_half_away, wrap_int32)
 from ..graph import Graph, Op, QuantParams
 from . import compiled
 from .registry import OpDef, traceable
@@ -46,25 +49,74 @@ def scale_zero(op: Op, graph: Graph, name: str) -> tuple[np.float32, int]:
     return np.float32(quant.scale[0]), int(quant.zero_point[0])
 
 
+# A fused activation's real bounds (None: the type's own limit).
+ACTIVATION_BOUNDS = {"NONE": (None, None), "RELU": (0.0, None), "RELU6": (0.0, 6.0),
+                     "RELU_N1_TO_1": (-1.0, 1.0)}
+
+
 def activation_range(op: Op, graph: Graph, activation: str | None = None) -> tuple[int, int]:
     """CalculateActivationRangeQuantized (kernel_util.cc): the fused activation as clamp bounds
     of the output, ``zero_point + (int)TfLiteRound(f / scale)`` in float32, within the type's
-    range. RELU: [q(0), max]; RELU6: [q(0), q(6)]; RELU_N1_TO_1: [q(-1), q(1)]."""
+    range. RELU: [q(0), max]; RELU6: [q(0), q(6)]; RELU_N1_TO_1: [q(-1), q(1)]. A bound past
+    int32 (RELU6 on an output scale below 6 / 2**31) is refused: LiteRT's Prepare refuses it
+    for a fused activation and computes garbage for a RELU op."""
     name = op.outputs[0]
     info = np.iinfo(graph.tensors[name].dtype)
     activation = activation or op.attrs.get("fused_activation_function", "NONE")
+    if activation not in ACTIVATION_BOUNDS:
+        raise UnsupportedOpError(f"{op.label}: fused activation {activation} has no quantized "
+                                 "form")
     scale, zero = scale_zero(op, graph, name)
 
     def q(f):
-        return zero + int(round_half_away(np.float32(f) / scale))
+        steps = float(round_half_away(np.float32(f) / scale))
+        if not -2.0 ** 31 <= steps < 2.0 ** 31:
+            raise scale_error(op, graph, f"its {activation} bound {f:g} is {steps:.3g} steps "
+                                         f"of the output scale, past int32")
+        return zero + int(steps)
 
-    bounds = {"NONE": (info.min, info.max), "RELU": (q(0), info.max), "RELU6": (q(0), q(6)),
-              "RELU_N1_TO_1": (q(-1), q(1))}
-    if activation not in bounds:
-        raise UnsupportedOpError(f"{op.label}: fused activation {activation} has no quantized "
-                                 "form")
-    low, high = bounds[activation]
-    return max(low, info.min), min(high, info.max)
+    low, high = ACTIVATION_BOUNDS[activation]
+    return (info.min if low is None else max(q(low), info.min),
+            info.max if high is None else min(q(high), info.max))
+
+
+def rescale_multiplier(op: Op, graph: Graph, real, what: str = "rescale"):
+    """QuantizeMultiplier of the real multiplier (or an array of them, one per channel) that
+    MultiplyByQuantizedMultiplier applies. One of 2**31 or more needs a left shift above 31,
+    which TFLite's int32 ``x * (1 << shift)`` leaves undefined (LiteRT computes garbage):
+    refused."""
+    many = np.ndim(real) > 0
+    multiplier, shift = quantize_multipliers(real) if many else quantize_multiplier(real)
+    if np.max(shift) > 31:
+        raise scale_error(op, graph, f"its {what} multiplier {np.max(real):.3g} is 2**31 or "
+                                     "more, beyond TFLite's int32 fixed-point arithmetic")
+    return multiplier, shift
+
+
+def multiplier_below_one(op: Op, graph: Graph, real: float, what: str) -> tuple[int, int]:
+    """QuantizeMultiplierSmallerThanOneExp (quantization_util.cc): LiteRT aborts on a real
+    multiplier outside (0, 1) or one that rounds up to 1, so those are refused."""
+    multiplier, shift = quantize_multiplier(real)
+    if not 0 < real < 1 or shift > 0:
+        raise scale_error(op, graph, f"its {what} multiplier {real:.3g} is not below 1, as "
+                                     f"LiteRT's {op.type} kernel needs")
+    return multiplier, shift
+
+
+def scale_error(op: Op, graph: Graph, problem: str) -> QuantizationError:
+    """The QuantizationError for quantization parameters that LiteRT's kernel for ``op``
+    refuses or cannot compute with: the problem, the scales involved, what to do."""
+    scales = []
+    for name in (*op.inputs, *op.outputs):
+        quant = None if name is None else graph.tensors[name].quant
+        if quant is not None:
+            scale = quant.scale
+            scales.append(f"{name!r} {scale[0]:.3g}" if scale.size == 1
+                          else f"{name!r} up to {scale.max():.3g}")
+    return QuantizationError(
+        f"{op.label}: {problem} (scales: {', '.join(scales)}). Requantize with a wider range "
+        "for its narrow tensors: a degenerate calibration range (a constant or all-zero "
+        "tensor) is the usual cause")
 
 
 def requantize(acc: np.ndarray, multiplier, shift, zero: int, low: int, high: int,
@@ -98,7 +150,8 @@ def weighted_sum_kernel(definition: OpDef, op: Op, graph: Graph, data: int, weig
     With ``double_rescale`` the output stage is instead one rounding in double,
     ``round(acc * (double)s_x * s_w[c] / s_y)``: what LiteRT 2.3's BUILTIN_REF int8
     FULLY_CONNECTED computes (measured: the fixed-point stage is one step off on about 0.1% of
-    its outputs, the double one never; tests/ops/test_int8_conv.py).
+    its outputs, the double one never; tests/ops/test_int8_conv.py), ``acc`` wrapped to int32
+    as LiteRT's accumulator wraps (a bias clamped to int32 by a tiny input scale overflows it).
 
     The float kernel is the definition's ``run_float``, or its ``run_jax`` when the jax backend
     traces this kernel. It sums in float64, exact for any sum of these products, or in float32
@@ -119,7 +172,7 @@ def weighted_sum_kernel(definition: OpDef, op: Op, graph: Graph, data: int, weig
     if double_rescale:
         products = np.float64(x_scale) * w_quant.scale.astype(np.float64)
     rescale = products / np.float64(y_scale)
-    multiplier, shift = quantize_multipliers(rescale)
+    multiplier, shift = rescale_multiplier(op, graph, rescale, "output")
     w_zero = w_quant.zero_point
     if w_quant.per_axis:
         view = [1] * len(graph.tensors[w_name].shape)
@@ -157,8 +210,8 @@ def weighted_sum_kernel(definition: OpDef, op: Op, graph: Graph, data: int, weig
         acc = definition.kernel_for(inputs[data])(op.attrs, *args).astype(np.int64)
         if bias_name is not None:
             acc += (b_const if numpy and b_const is not None else inputs[bias]).astype(np.int64)
-        if double_rescale:
-            out = round_half_away(acc * rescale).astype(np.int64) + y_zero
+        if double_rescale:  # of the int32 accumulator, wrapped as C++ leaves it
+            out = round_half_away(wrap_int32(acc) * rescale).astype(np.int64) + y_zero
             return [array_namespace(out).clip(out, low, high).astype(dtype)]
         return [requantize(acc, multiplier, shift, y_zero, low, high, dtype)]
 

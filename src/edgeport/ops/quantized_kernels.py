@@ -11,12 +11,12 @@ import numpy as np
 from ..errors import UnsupportedOpError
 from ..arrays import array_namespace
 from ..fixedpoint import (INT32_MAX, count_leading_zeros32,
-                          multiply_by_quantized_multiplier, quantize_multiplier,
-                          rounding_divide_by_pot, round_half_away, saturating_left_shift,
+                          multiply_by_quantized_multiplier, rounding_divide_by_pot,
+                          round_half_away, saturating_left_shift,
                           saturating_rounding_doubling_high_mul, truncating_divide,
                           wrap_int32)
 from ..graph import Graph, Op
-from .quantized import requantize, scale_zero
+from .quantized import multiplier_below_one, requantize, rescale_multiplier, scale_zero
 from .registry import OpDef, traceable
 
 
@@ -90,10 +90,11 @@ def sum_kernel(reducer, op: Op, graph: Graph):
 
     LiteRT 2.3's BUILTIN_REF SUM reads int8 tensors as uint8 (its results equal this
     arithmetic on the bytes reinterpreted, clamped to [0, 255]): a LiteRT bug, not followed
-    here; int8 results equal LiteRT's default kernel, uint8 results its reference kernel."""
+    here; int8 results equal LiteRT's default kernel but for rare one-step differences (seen
+    with an output scale exactly 16 times the input's), uint8 results its reference kernel."""
     (s_in, z_in), (s_out, z_out) = (scale_zero(op, graph, name)
                                     for name in (op.inputs[0], op.outputs[0]))
-    multiplier, shift = quantize_multiplier(float(s_in) / float(s_out))
+    multiplier, shift = rescale_multiplier(op, graph, float(s_in) / float(s_out))
     info = _dtype_info(op, graph)
     keep_dims = op.attrs.get("keep_dims", False)
 
@@ -126,7 +127,7 @@ def batch_matmul_kernel(definition: OpDef, op: Op, graph: Graph):
     ``s_out`` (double), plus zp_out, clamped to the type (no fused activation)."""
     (s_x, z_x), (s_y, z_y), (s_out, z_out) = (scale_zero(op, graph, name)
                                               for name in (*op.inputs[:2], op.outputs[0]))
-    multiplier, shift = quantize_multiplier(float(s_x * s_y) / float(s_out))
+    multiplier, shift = rescale_multiplier(op, graph, float(s_x * s_y) / float(s_out))
     info = _dtype_info(op, graph)
     attrs = op.attrs
 
@@ -143,13 +144,15 @@ def squared_difference_kernel(op: Op, graph: Graph):
     """SQUARED_DIFFERENCE int8 (squared_difference.cc Prepare and SquaredDifference): both
     centered inputs shifted left by 7 and rescaled to ``2 * max(s1, s2)`` (multipliers
     ``s_i / (2 max)``, double), their difference squared, rescaled by
-    ``(2 max)**2 / (2**14 * s_out)``, plus zp_out, clamped."""
+    ``(2 max)**2 / (2**14 * s_out)``, plus zp_out, clamped. Every multiplier must be below 1
+    (QuantizeMultiplierSmallerThanOneExp aborts LiteRT otherwise)."""
     (s1, z1), (s2, z2), (s_out, z_out) = (scale_zero(op, graph, name)
                                           for name in (*op.inputs[:2], op.outputs[0]))
     twice_max = 2 * float(max(s1, s2))
-    m1, shift1 = quantize_multiplier(float(s1) / twice_max)
-    m2, shift2 = quantize_multiplier(float(s2) / twice_max)
-    m_out, shift_out = quantize_multiplier(twice_max * twice_max / ((1 << 14) * float(s_out)))
+    m1, shift1 = multiplier_below_one(op, graph, float(s1) / twice_max, "first input")
+    m2, shift2 = multiplier_below_one(op, graph, float(s2) / twice_max, "second input")
+    m_out, shift_out = multiplier_below_one(
+        op, graph, twice_max * twice_max / ((1 << 14) * float(s_out)), "output")
     info = _dtype_info(op, graph)
 
     def kernel(inputs):

@@ -13,7 +13,7 @@ import numpy as np
 from ..arrays import array_namespace
 from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, truncating_divide
 from .options import Bool, Options, TensorTypeName
-from .quantized import scale_zero
+from .quantized import scale_error, scale_zero
 from .quantized_kernels import centered_sum, sum_kernel
 from .registry import OpDef, register_op, traceable
 from .reshape import dtype_version, index_dtype, input_tensor, int_list, normalize_axes, \
@@ -81,7 +81,8 @@ def quantized_mean(reducer: _Reducer, op, graph):
     """MEAN as reference_ops::QuantizedMeanOrSum (reduce.h) with PrepareMeanOrSum's multiplier
     s_in / s_out (double): the int32 sum of the raw inputs, centered by zp_in * n, times the
     multiplier with 1/n folded in (k = min(floor(log2 n), 32, 31 + shift),
-    multiplier = (multiplier << k) / n, shift -= k), plus zp_out, clamped."""
+    multiplier = (multiplier << k) / n, shift -= k), plus zp_out, clamped. A shift still above
+    31 is past TFLite's int32 arithmetic (its results are garbage): refused."""
     (in_scale, in_zero), (out_scale, out_zero) = (scale_zero(op, graph, name)
                                                   for name in (op.inputs[0], op.outputs[0]))
     base_multiplier, base_shift = quantize_multiplier(float(in_scale) / float(out_scale))
@@ -94,6 +95,9 @@ def quantized_mean(reducer: _Reducer, op, graph):
             return [np.zeros(shape, info.dtype)]
         k = min(count.bit_length() - 1, 32, 31 + base_shift)
         multiplier, shift = (base_multiplier << k) // count, base_shift - k
+        if shift > 31:
+            raise scale_error(op, graph, f"its rescale by 2**{shift} (over {count} values) "
+                                         "is beyond TFLite's int32 fixed-point arithmetic")
         out = multiply_by_quantized_multiplier(centered, multiplier, shift) + out_zero
         xp = array_namespace(out)
         return [xp.clip(out, info.min, info.max).astype(info.dtype).reshape(shape)]

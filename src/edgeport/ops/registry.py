@@ -130,6 +130,13 @@ class OpDef:
         raise UnsupportedOpError(f"{op.label}: edgeport has no quantized {dtype} kernel for "
                                  f"{self.name}")
 
+    def min_input_scale(self, op: Op) -> float:
+        """The smallest scale of the data input that the integer kernel takes (0: any). The
+        int8 quantizer requantizes an input on a finer grid onto this one: SOFTMAX's Prepare
+        aborts LiteRT below 2**-26 / beta, a scale that a near-constant input (the logits of
+        an untrained model) easily gets."""
+        return 0.0
+
     def prepare_hybrid(self, op: Op, graph: Graph) -> Kernel:
         """A hybrid op (float activations, int8 weights): the weights are dequantized once,
         here, and the float kernel runs. TFLite's hybrid kernels instead quantize each input

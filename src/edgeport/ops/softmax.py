@@ -15,7 +15,7 @@ from ..fixedpoint import (calculate_input_radius, count_leading_zeros32,
                           rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
                           wrap_int32)
 from .options import Activation, Float, Options
-from .quantized import scale_zero
+from .quantized import scale_error, scale_zero
 from .quantized_kernels import l2_normalization_kernel
 from .registry import OpDef, register_op, traceable
 
@@ -46,11 +46,14 @@ class Softmax(LastAxisOp):
         # reference_ops::Softmax (softmax.h), the kernel BUILTIN_REF runs for 8-bit inputs, in
         # gemmlowp fixed point. Prepare (PreprocessSoftmaxScaling): the input differences
         # x - max are rescaled by beta * s_in into FixedPoint<5> (Q5.26), capped at 2**31 - 1;
-        # differences below diff_min (-CalculateInputRadius) have exp() = 0.
+        # differences below diff_min (-CalculateInputRadius) have exp() = 0. That rescale must
+        # exceed 1 (QuantizeMultiplierGreaterThanOne): LiteRT aborts on a smaller one.
         in_scale, _ = scale_zero(op, graph, op.inputs[0])
-        real = min(float(np.float32(op.attrs["beta"])) * float(in_scale) * (1 << 26),
-                   (1 << 31) - 1.0)
-        multiplier, left_shift = quantize_multiplier(real)
+        real = _diff_multiplier(op, float(in_scale))
+        if not real > 1:
+            raise scale_error(op, graph, f"beta * input scale is {real / (1 << 26):.3g}, not "
+                                         "above 2**-26, where LiteRT's Prepare aborts")
+        multiplier, left_shift = quantize_multiplier(min(real, (1 << 31) - 1.0))
         diff_min = -calculate_input_radius(5, left_shift)
         info = np.iinfo(graph.tensors[op.outputs[0]].dtype)
 
@@ -77,6 +80,15 @@ class Softmax(LastAxisOp):
 
         return traceable(kernel)
 
+    def min_input_scale(self, op):
+        # The smallest float32 scale whose rescale into Q5.26 exceeds 1 (none for beta <= 0).
+        if not _diff_multiplier(op, 1.0) > 0:
+            return 0.0
+        scale = np.float32(2.0 ** -26 / float(np.float32(op.attrs["beta"])))
+        while not _diff_multiplier(op, float(scale)) > 1:
+            scale = np.nextafter(scale, np.float32(np.inf))
+        return float(scale)
+
     def run_jax(self, attrs, x):
         import jax.numpy as jnp
 
@@ -84,6 +96,12 @@ class Softmax(LastAxisOp):
         shift = x.max(axis=-1, keepdims=True) if beta >= 0 else x.min(axis=-1, keepdims=True)
         e = jnp.exp((x - shift) * beta)
         return e / e.sum(axis=-1, keepdims=True)
+
+
+def _diff_multiplier(op, in_scale: float) -> float:
+    """SOFTMAX's real rescale of input differences into Q5.26, ``beta * s_in * 2**26``, in
+    double from the float32 beta and scale (PreprocessSoftmaxScaling, before its cap)."""
+    return float(np.float32(op.attrs["beta"])) * in_scale * (1 << 26)
 
 
 @register_op("LOG_SOFTMAX")

@@ -12,7 +12,8 @@ with:
 - ``entropy``: TensorRT's KL-divergence threshold (Migacz, GTC 2017) on the |x| histogram;
 - ``mse``: the clip range minimizing the expected squared quantization error.
 The histogram observers share one 2048-bin histogram that grows by merging whole bins, so its
-counts stay exact when later batches widen the range.
+counts stay exact when later batches widen the range. `quantization_range` is what TFLite's
+converter then makes of an observed range before it picks int8 parameters.
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ import numpy as np
 from ..errors import QuantizationError
 
 LEVELS = 255  # int8 steps between the ends of an asymmetric range
+NEAR_ZERO_TOLERANCE = 1e-6  # kNearZeroTolerance (TFLite's MLIR quantizer)
+
+
+def quantization_range(low: float, high: float) -> tuple[float, float]:
+    """The range TFLite's converter quantizes an observed [low, high] with (ConvertStatsToQDQs
+    and its TensorRangeSanityCheck, prepare_quantize_helper.h): widened to hold 0, then, if
+    narrower than 1e-6, widened by 1e-6 on each side. An all-zero or constant tensor thus gets
+    a scale of about 7.8e-9 rather than a degenerate one (scale 0, or one so small that 6.0,
+    RELU6's bound, overflows int32 in output steps)."""
+    low, high = min(float(low), 0.0), max(float(high), 0.0)
+    if abs(high - low) < NEAR_ZERO_TOLERANCE:
+        low, high = low - NEAR_ZERO_TOLERANCE, high + NEAR_ZERO_TOLERANCE
+    return low, high
 
 
 class Observer:

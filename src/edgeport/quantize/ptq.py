@@ -9,7 +9,9 @@
   kernel for computes on int8 (rules.py says how each tensor is quantized); the others stay
   float between DEQUANTIZE and QUANTIZE, or, with ``integer_only``, QuantizationError lists
   them all. Model inputs and outputs are float32 (QUANTIZE/DEQUANTIZE at the boundary), int8
-  or uint8.
+  or uint8. Calibrated ranges are widened as TFLite's converter widens them
+  (`observers.quantization_range`), and an op whose kernel needs a coarser input grid reads a
+  requantized copy (a near-constant SOFTMAX input).
 Each rewrite works in place on a graph from `prepare_float` and returns it.
 """
 
@@ -21,8 +23,9 @@ import numpy as np
 
 from ..errors import QuantizationError
 from ..graph import Graph, Op, QuantParams, Tensor
-from ..ops.registry import QUANTIZED_DTYPES
+from ..ops.registry import QUANTIZED_DTYPES, get_op
 from . import rules
+from .observers import quantization_range
 from .rules import (SAME_AS_INPUT, SHARED_ALL, WEIGHTED, activation_params, as_uint8,
                     bias_int32, constant_params, quantize_constant, same_params,
                     symmetric_weights)
@@ -221,7 +224,7 @@ class _Int8Rewriter:
         return name
 
     def _params(self, name: str) -> QuantParams:
-        return activation_params(*self.ranges[name])
+        return activation_params(*quantization_range(*self.ranges[name]))
 
     def _emit(self, op_type: str, source: str, target: str, origin) -> None:
         self.ops.append(Op(op_type, [source], [target], {}, origin=origin))
@@ -331,6 +334,7 @@ class _Int8Rewriter:
                 inputs[i] = self.int8_of(name, shared, op.origin)
             if op.type in SAME_AS_INPUT and shared is None:
                 shared = g.tensors[inputs[i]].quant
+        self._coarse_enough(op, inputs)
         if weights is not None:
             inputs = self._bias(op, inputs, weights, bias, data)
         outputs, after = [], []
@@ -346,6 +350,17 @@ class _Int8Rewriter:
         self.ops.append(Op(op.type, inputs, outputs, dict(op.attrs), origin=op.origin))
         for op_type, source, target in after:
             self._emit(op_type, source, target, op.origin)
+
+    def _coarse_enough(self, op: Op, inputs: list) -> None:
+        """Requantize ``op``'s data input onto a coarser grid where its kernel needs a larger
+        scale than the input has (`OpDef.min_input_scale`: SOFTMAX of near-constant logits,
+        which LiteRT aborts on; TFLite's own converter writes such models)."""
+        definition = get_op(op.type)
+        floor, index = definition.min_input_scale(op), definition.data_input
+        quant = self.g.tensors[inputs[index]].quant if floor else None
+        if quant is not None and float(quant.scale[0]) < floor:
+            want = QuantParams([floor], quant.zero_point)
+            inputs[index] = self.int8_of(op.inputs[index], want, op.origin)
 
     def _int8_output(self, out: str, params: QuantParams, after: list) -> str:
         tensor = self.g.tensors[out]

@@ -1,36 +1,78 @@
-"""``edgeport inspect MODEL``: what is inside a .tflite file, as tables."""
+"""``edgeport inspect MODEL``: what is inside a model file, as tables.
+
+A .tflite file shows its subgraphs, ops, tensors and weights; a Keras .keras or .h5 file its
+layers (see `inspect_keras`). The format is told by the file's first bytes, not its name.
+"""
 
 from __future__ import annotations
 
 import os
 
+from ..errors import ModelFormatError
 from .common import human_bytes, make_console, shape_text
+
+FORMATS = {"tflite": ".tflite (TFLite flatbuffer)",
+           "keras": ".keras (Keras 3 zip archive)",
+           "h5": ".h5 (Keras 2 or 3 full-model HDF5 file)"}
 
 
 def add_parser(commands, common) -> None:
     """The ``inspect`` subcommand, for edgeport.cli.build_parser."""
     inspect = commands.add_parser(
-        "inspect", parents=[common], help="show a model's ops, tensors and weights",
-        description="Show a model's signatures, ops, tensors (shapes, dtypes, quantization, "
-                    "sizes), op counts and weights by dtype.")
-    inspect.add_argument("model", help=".tflite file")
+        "inspect", parents=[common], help="show a model's ops or layers, tensors and weights",
+        description="Show a .tflite model's signatures, ops, tensors (shapes, dtypes, "
+                    "quantization, sizes), op counts and weights by dtype; or a Keras "
+                    ".keras/.h5 model's layers (output shapes, parameters, inbound layers, "
+                    "whether edgeport converts them) and weights by dtype.")
+    inspect.add_argument("model", help=".tflite, .keras or .h5 file")
     inspect.set_defaults(command=inspect_command)
 
 
 def inspect_command(args) -> int:
+    """Print the tables of ``args.model``, read by the frontend its content calls for."""
+    path = str(args.model)
+    kind = model_format(path)
+    if kind == "tflite":
+        return inspect_tflite(path)
+    from .inspect_keras import inspect_keras
+
+    return inspect_keras(path, FORMATS[kind])
+
+
+def model_format(path: str) -> str:
+    """``"tflite"`` (file identifier TFL3 at byte 4), ``"keras"`` (a zip) or ``"h5"`` (HDF5
+    signature); ModelFormatError naming the file and these formats for anything else."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(8)
+    except OSError as exc:
+        raise ModelFormatError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if magic[4:8] == b"TFL3":
+        return "tflite"
+    if magic.startswith(b"PK"):
+        return "keras"
+    if magic == b"\x89HDF\r\n\x1a\n":
+        return "h5"
+    raise ModelFormatError(f"{path}: not a model file that inspect reads; it reads "
+                           f"{', '.join(FORMATS.values())}")
+
+
+def inspect_tflite(path: str) -> int:
+    """The header, each subgraph's ops and tensors, op counts and weights of a .tflite file."""
     from rich.table import Table
 
     from ..frontends.tflite import read_tflite
 
-    graph = read_tflite(args.model)
+    graph = read_tflite(path)
     console = make_console()
     graphs = graph.all_graphs()
 
     header = Table.grid(padding=(0, 2))
     header.add_column(style="bold")
     header.add_column()
-    header.add_row("file", args.model)
-    header.add_row("size", human_bytes(os.path.getsize(args.model)))
+    header.add_row("file", path)
+    header.add_row("format", FORMATS["tflite"])
+    header.add_row("size", human_bytes(os.path.getsize(path)))
     if graph.description:
         header.add_row("description", graph.description)
     header.add_row("subgraphs", "\n".join(
@@ -61,7 +103,8 @@ def inspect_command(args) -> int:
     for op_type, n in sorted(usage.items(), key=lambda item: (-item[1], item[0])):
         counts.add_row(op_type, str(n))
     console.print(counts)
-    console.print(_weights_table(graphs))
+    console.print(weights_table([t for g in graphs for t in g.tensors.values()
+                                 if t.data is not None], "weights (constant tensors)"))
     return 0
 
 
@@ -77,8 +120,25 @@ def _op_table(graph, title: str):
             "\n".join("-" if n is None else f"{n} {shape_text(graph.tensors[n].shape)}"
                       for n in op.inputs) or "-",
             "\n".join(f"{n} {shape_text(graph.tensors[n].shape)}" for n in op.outputs),
-            "\n".join(f"{key}={_attr_text(value)}" for key, value in op.attrs.items()) or "-")
+            "\n".join(f"{key}={_attr_text(value)}" for key, value in _shown_attrs(op)) or "-")
     return table
+
+
+def _shown_attrs(op) -> list[tuple[str, object]]:
+    """The op's attrs, less its TensorType fields left at the schema default: FLOAT32 there
+    is the enum's zero, what a file that never set the field reads as, and TFLite then takes
+    the type from the tensors (an int8 CONV_2D's quantized_bias_type=FLOAT32 means "the bias
+    tensor's type", int32, not a float bias)."""
+    from ..ops import get_op
+    from ..ops.options import TensorTypeName
+
+    definition = get_op(op.type)
+    options = definition.options if definition is not None else None
+    if options is None:
+        return list(op.attrs.items())
+    return [(key, value) for key, value in op.attrs.items()
+            if not (options.fields.get(key) is TensorTypeName
+                    and value == options.defaults[key])]
 
 
 def _tensor_table(graph, title: str):
@@ -94,20 +154,20 @@ def _tensor_table(graph, title: str):
     return table
 
 
-def _weights_table(graphs):
-    """Constant tensors (weights, biases, shape operands) of every subgraph, by dtype."""
+def weights_table(constants, title: str):
+    """Count, parameters and bytes of ``constants`` by dtype, with totals: the constant
+    tensors of a .tflite file, or a Keras file's weight arrays (anything with ``dtype``,
+    ``shape`` and ``nbytes``)."""
     import numpy as np
     from rich.table import Table
 
     by_dtype: dict[str, list[int]] = {}
-    for g in graphs:
-        for tensor in g.tensors.values():
-            if tensor.data is not None:
-                row = by_dtype.setdefault(str(tensor.dtype), [0, 0, 0])
-                row[0] += 1
-                row[1] += int(np.prod(tensor.shape, dtype=np.int64))
-                row[2] += tensor.nbytes
-    table = Table(title="weights (constant tensors)", title_justify="left", show_footer=True)
+    for constant in constants:
+        row = by_dtype.setdefault(str(constant.dtype), [0, 0, 0])
+        row[0] += 1
+        row[1] += int(np.prod(constant.shape, dtype=np.int64))
+        row[2] += int(constant.nbytes)
+    table = Table(title=title, title_justify="left", show_footer=True)
     total = [sum(row[k] for row in by_dtype.values()) for k in range(3)]
     table.add_column("dtype", footer="total")
     for k, heading in enumerate(("tensors", "parameters", "bytes")):

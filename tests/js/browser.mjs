@@ -1,6 +1,6 @@
 // Open an edgeport demo page in headless Chromium, give it an input, read what it shows.
 // usage: node browser.mjs URL SCREENSHOT.png OUT.json [draw|vector:1,2,3]
-// OUT.json: {status, predictions: [{index, score}] as shown, input: the page's last model input,
+// OUT.json: {status, note, predictions: [{index, score}] as shown, input: the page's last model input,
 //            time: the shown inference time, console: page errors}
 import fs from 'node:fs';
 import {chromium} from 'playwright-core';
@@ -19,6 +19,7 @@ try {
   await page.goto(url);
   await page.waitForFunction(() => document.body.dataset.ready, null, {timeout: 60000});
   const status = await page.textContent('#status');
+  const note = await page.textContent('#note');
   if (await page.evaluate(() => document.body.dataset.ready) === 'true') {
     if (action === 'draw') {
       // a "7": a stroke along the top, then down to the lower left
@@ -44,7 +45,7 @@ try {
     score: Number(r.querySelector('.score').textContent)})));
   const result = await page.evaluate(() => ({
     input: window.edgeportDemo.state.lastInput, time: document.getElementById('time').textContent}));
-  fs.writeFileSync(outFile, JSON.stringify({status, predictions: shown, ...result, errors}));
+  fs.writeFileSync(outFile, JSON.stringify({status, note, predictions: shown, ...result, errors}));
 } finally {
   await browser.close();
 }

@@ -61,6 +61,30 @@ def test_digits_demo_draw_and_predict(tmp_path):
     print(f"screenshot: {shot}")
 
 
+def test_an_int8_model_shows_its_note_and_predicts_as_its_float_form(tmp_path):
+    """An int8 .tflite exported for the web computes in float32; the page says so."""
+    from edgeport.examples import digits_calibration_images, trained_digits_model_path
+    from edgeport.frontends.tflite import read_tflite
+    from edgeport.lite import Optimize, TFLiteConverter
+    from edgeport.passes.dequantize import dequantize_graph
+
+    converter = TFLiteConverter.from_keras_file(trained_digits_model_path())
+    converter.optimizations = [Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([x[None]] for x in
+                                                digits_calibration_images()[:32])
+    converter.calibration_progress = False
+    model = tmp_path / "int8.tflite"
+    model.write_bytes(converter.convert())
+    out = tmp_path / "int8-web"
+    export_web(model, out, tfjs_path=TFJS)
+    page = open_page(out, "draw", tmp_path / "int8.png")
+    assert page["note"].startswith("note: ") and "float32" in page["note"]
+    (given,) = page["input"]
+    x = np.asarray(given["data"], np.float32).reshape(given["shape"])
+    (want,) = run_edgeport(dequantize_graph(read_tflite(model)), [x])
+    check_shown(page, want[0])
+
+
 def test_vector_demo_form(tmp_path):
     import keras
     L = keras.layers

@@ -140,19 +140,20 @@ class Emitter:
 def export_graph_model(graph: Graph) -> tuple[dict, list[Weight], dict]:
     """(modelTopology, weights, signature) of the TF.js graph model of ``graph``.
 
-    Constant subgraphs (float16/int8 weights behind DEQUANTIZE, sparse weights behind DENSIFY)
-    are folded to float32 first, on a copy. Raises UnsupportedOpError naming every op that has
-    no TF.js mapping.
+    TF.js computes in float32 only, so a quantized graph is exported as the float32 graph it
+    approximates (passes.dequantize: compressed weights expanded, quantized tensors holding
+    their real values), and constant subgraphs are folded, on a copy. Raises
+    UnsupportedOpError naming every op that has no TF.js mapping.
     """
     from ...passes import fold_constants
+    from ...passes.dequantize import dequantize_graph
     from .graph_ops import RULES
 
-    graph = fold_constants(expand_compressed_weights(copy.deepcopy(graph)))
+    graph = fold_constants(dequantize_graph(copy.deepcopy(graph)))
     missing = sorted({op.type for op in graph.ops if op.type not in RULES})
     if missing:
         where = ", ".join(sorted({op.label for op in graph.ops if op.type in missing})[:5])
-        raise UnsupportedOpError(f"graph {graph.name!r}: no TF.js mapping for "
-                                 f"{', '.join(missing)} (at {where})")
+        raise UnsupportedOpError(f"no TF.js mapping for {', '.join(missing)} (at {where})")
     em = Emitter(graph)
     outputs = {name: em.name(name) for name in graph.outputs}  # the clean names go to outputs
     signature = {"inputs": {}, "outputs": {}}
@@ -171,24 +172,6 @@ def export_graph_model(graph: Graph) -> tuple[dict, list[Weight], dict]:
         signature["outputs"][node] = _tensor_info(node, t)
     topology = {"node": em.nodes, "library": {}, "versions": {"producer": 1982}}
     return topology, em.weights, signature
-
-
-def expand_compressed_weights(graph: Graph) -> Graph:
-    """Fold DEQUANTIZE/DENSIFY of constants (which fold_constants keeps, to keep .tflite files
-    small): TF.js has no such ops, its weights are float32 (or quantized by the manifest)."""
-    from ...ops import get_op
-
-    for op in list(graph.ops):
-        if op.type not in ("DEQUANTIZE", "DENSIFY") or op.outputs[0] in graph.outputs:
-            continue
-        source = graph.tensors[op.inputs[0]]
-        if not source.is_constant:
-            continue
-        (value,) = get_op(op.type).prepare(op, graph)([source.data])
-        out = graph.tensors[op.outputs[0]]
-        out.data, out.shape = value.astype(out.dtype, copy=False), tuple(value.shape)
-        graph.ops.remove(op)
-    return graph
 
 
 def _tensor_info(node: str, tensor) -> dict:

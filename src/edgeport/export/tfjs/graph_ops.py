@@ -433,14 +433,19 @@ def cast(em, op):
         dtype=None))
 
 
-@rule("DEQUANTIZE")
+@rule("QUANTIZE", "DEQUANTIZE")
 def dequantize(em, op):
-    """A float16 activation (weights are folded before): a Cast. Int8 activations are not
-    representable in TF.js."""
-    if em.spec(op.inputs[0]).dtype != np.float16:
-        raise UnsupportedOpError(f"{op.label}: quantized activations have no TF.js form; "
-                                 "export the float model")
-    cast(em, op)
+    """What passes.dequantize_graph (run first) leaves of them: a float32 -> float32 one from
+    a graph input or output straight to a graph output, an Identity; a DEQUANTIZE of a float16
+    activation (weights are folded before), a Cast."""
+    source = em.spec(op.inputs[0]).dtype
+    if source == np.float32:
+        em.set(_out(op), em.node("Identity", [em.ref(op.inputs[0])], op.origin or _out(op)))
+    elif source == np.float16 and op.type == "DEQUANTIZE":
+        cast(em, op)
+    else:
+        raise UnsupportedOpError(f"{op.label}: {source} activations without quantization "
+                                 "parameters have no TF.js form; export the float model")
 
 
 @rule("SHAPE")

@@ -169,6 +169,8 @@ async function main() {
   $('status').textContent = `${info.format} loaded in ${(performance.now() - t0).toFixed(0)} ms ` +
     `(TF.js ${tf.version.tfjs}, ${tf.getBackend()} backend); inputs: ` +
     info.inputs.map((s) => `${s.name} ${JSON.stringify(s.shape)}`).join(', ');
+  // What exporting changed, e.g. an int8 model computed in float32 (demo.json's note).
+  if (info.note) $('note').textContent = `note: ${info.note}`;
   $('predict').disabled = $('clear').disabled = false;
   $('predict').onclick = () => predict();
   document.body.dataset.ready = 'true';

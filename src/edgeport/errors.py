@@ -25,6 +25,15 @@ class QuantizationError(EdgeportError):
     """A model cannot be quantized as asked."""
 
 
+class UnsupportedOptionError(EdgeportError):
+    """An option is set to something edgeport does not do (yet), or edgeport has no such
+    option: refused rather than silently ignored."""
+
+
+class OutputError(EdgeportError):
+    """An output path would delete or overwrite something edgeport did not write."""
+
+
 class GraphError(EdgeportError):
     """A graph is inconsistent: dangling inputs, cycles, shape or dtype mismatches."""
 

@@ -3,23 +3,27 @@
     edgeport convert MODEL(.keras|.h5|.tflite) -o OUT.tflite [--quantize dynamic|float16|int8]
     edgeport compare FLOAT.tflite QUANT.tflite --data x.npy   per-layer error of a quantized model
     edgeport qat MODEL --data train.npz [--labels] --epochs N -o OUT.tflite
-    edgeport inspect MODEL                      what is inside: ops, tensors, weights
+    edgeport inspect MODEL                      what is inside a .tflite (ops, tensors,
+                                                weights) or .keras/.h5 (layers, conversion)
     edgeport run MODEL --input x.npy [--output out.npz]   or   --random [--seed N] [--batch N]
     edgeport bench MODEL [--batch N] [--runs N] [--warmup N] [--profile]
-    edgeport export-web MODEL -o DIR            a TF.js bundle and demo page; `serve DIR` shows it
+    edgeport export-web MODEL -o DIR [--overwrite]   a TF.js bundle and demo page (serve DIR)
     edgeport devices                            the CPU and GPUs, like nvidia-smi
     edgeport demo [--output-dir DIR]            the main job on the built-in example
 
 Errors edgeport raises on purpose (`EdgeportError`: a corrupt model, an input of the wrong
 shape...) and unreadable files print one line, ``edgeport: error: <message>``, and exit 1; a
-traceback only with ``--debug``. Usage errors exit 2, as argparse does. NumPy, rich and tqdm are
-imported inside the commands, so ``import edgeport.cli`` stays light. Each command is a module
-of this package with ``add_parser(commands, common)`` and its ``*_command(args)`` function.
+traceback only with ``--debug``. Usage errors exit 2, as argparse does. Progress bars show on a
+terminal only (a summary line in a log); ``--no-progress`` or ``EDGEPORT_PROGRESS=0`` turns
+them off. NumPy, rich and tqdm are imported inside the commands, so ``import edgeport.cli``
+stays light. Each command is a module of this package with ``add_parser(commands, common)``
+and its ``*_command(args)`` function.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -43,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 1
     try:
-        return args.command(args) or 0
+        with _progress_setting(args.no_progress):
+            return args.command(args) or 0
     except BrokenPipeError:
         # The reader went away (edgeport inspect m.tflite | head): stop quietly, and keep
         # Python from complaining when it flushes stdout at exit.
@@ -64,19 +69,42 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+@contextlib.contextmanager
+def _progress_setting(off: bool):
+    """EDGEPORT_PROGRESS=0 while a command runs with --no-progress (edgeport.progress)."""
+    from ..progress import ENV
+
+    if not off:
+        yield
+        return
+    previous = os.environ.get(ENV)
+    os.environ[ENV] = "0"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[ENV]
+        else:
+            os.environ[ENV] = previous
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --debug is accepted before or after the command. The commands' copy defaults to
     # SUPPRESS so that it cannot reset a --debug given before the command; parents share
-    # action objects, so the main parser gets its own.
+    # action objects, so the main parser gets its own. --no-progress the same.
     debug_help = "show the full traceback of an error"
+    progress_help = "no progress bars or progress summaries (as EDGEPORT_PROGRESS=0)"
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help=debug_help)
+    common.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS,
+                        help=progress_help)
     parser = argparse.ArgumentParser(
         prog="edgeport",
         description="Take a trained network out of the lab: convert Keras models to .tflite, "
                     "quantize them, run and benchmark them, export them for the browser.")
     parser.add_argument("--debug", action="store_true", help=debug_help)
+    parser.add_argument("--no-progress", action="store_true", help=progress_help)
     parser.add_argument("--version", action="version", version=f"edgeport {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 

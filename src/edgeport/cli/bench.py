@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 from .common import (CommandError, add_backend_arguments, make_console, non_negative_int,
@@ -33,8 +32,8 @@ def add_parser(commands, common) -> None:
 def bench_command(args) -> int:
     import numpy as np
     from rich.table import Table
-    from tqdm import tqdm
 
+    from ..progress import progress
     from ..lite.interpreter import feed_inputs
     from ..ops.compiled import compiled_kernels_status
 
@@ -49,8 +48,8 @@ def bench_command(args) -> int:
 
     times = []
     op_times = np.zeros(len(executor.steps))
-    with tqdm(total=args.warmup + args.runs, desc="warmup" if args.warmup else "bench",
-              unit="run", file=sys.stderr, leave=False) as bar:
+    with progress(total=args.warmup + args.runs, desc="warmup" if args.warmup else "bench",
+                  unit="run") as bar:
         for i in range(args.warmup + args.runs):
             if i == args.warmup:
                 bar.set_description("bench")

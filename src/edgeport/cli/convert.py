@@ -14,7 +14,11 @@ def add_parser(commands, common) -> None:
                     "size).")
     convert.add_argument("model", help=".keras, .h5 or .tflite file")
     convert.add_argument("-o", "--output", required=True, metavar="OUT.tflite",
-                         help="the .tflite file to write (atomically)")
+                         help="the .tflite file to write (atomically; an existing file is "
+                              "replaced only if it is a .tflite)")
+    convert.add_argument("--allow-custom-ops", action="store_true",
+                         help="keep the custom ops of a .tflite model (they run only where "
+                              "they are registered)")
     from ..quantize.cli import add_arguments
 
     add_arguments(convert)
@@ -25,13 +29,17 @@ def convert_command(args) -> int:
     """Convert with edgeport.lite.TFLiteConverter (quantizing as the options say), write
     atomically, summarize what was written. Nothing is written when anything fails."""
     from ..frontends.tflite import read_tflite
-    from ..io import atomic_write
+    from ..io import atomic_write, check_output_file
     from ..lite.converter import TFLiteConverter
     from ..quantize.cli import configure
 
     source = str(args.model)
+    check_output_file(args.output, ".tflite",
+                      inputs=[source] + ([args.calibration_data] if args.calibration_data
+                                         else []))
     converter = (TFLiteConverter.from_tflite(source) if source.endswith(".tflite")
                  else TFLiteConverter.from_keras_file(source))
+    converter.allow_custom_ops = args.allow_custom_ops
     configure(converter, args)
     data = converter.convert()
     atomic_write(args.output, data)

@@ -11,7 +11,9 @@ def add_parser(commands, common) -> None:
     run = commands.add_parser(
         "run", parents=[common], help="run a model on .npy inputs or random data",
         description="Run a model once with edgeport.lite.Interpreter and print each output's "
-                    "shape, dtype and min/max/mean. Inputs are resized to the given arrays.")
+                    "shape, dtype and min/max/mean. Inputs are resized to the given arrays; "
+                    "float data for an int8/uint8/int16 input is quantized with the input's "
+                    "scale and zero point.")
     run.add_argument("model", help=".tflite file")
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", dest="inputs", action="append", metavar="X.npy",
@@ -23,6 +25,9 @@ def add_parser(commands, common) -> None:
                      help="with --random: resize the first dimension of every input to N")
     run.add_argument("--output", metavar="OUT.npz",
                      help="write the outputs to an .npz keyed by output tensor name")
+    run.add_argument("--dequantize", action="store_true",
+                     help="show and write integer (quantized) outputs as float reals, with "
+                          "their scale and zero point")
     add_backend_arguments(run)
     run.set_defaults(command=run_command)
 
@@ -31,18 +36,29 @@ def run_command(args) -> int:
     from rich.table import Table
 
     from ..lite.interpreter import feed_inputs
+    from ..lite.values import dequantize_output, is_quantized
 
+    if args.output:  # refuse a bad --output before running anything
+        from ..io import check_output_file
+
+        check_output_file(args.output, ".npz", inputs=[args.model, *(args.inputs or [])])
     interpreter = open_interpreter(args)
+    console = make_console()
     if args.inputs:
-        arrays = _load_inputs(interpreter, args.model, args.inputs)
+        arrays = _load_inputs(interpreter, args.model, args.inputs, console)
     else:
         arrays = random_inputs(interpreter, args.seed, args.batch)
     feed_inputs(interpreter, arrays)
     interpreter.invoke()
-    outputs = {d["name"]: interpreter.get_tensor(d["index"])
-               for d in interpreter.get_output_details()}
+    outputs = {}
+    for detail in interpreter.get_output_details():
+        value = interpreter.get_tensor(detail["index"])
+        if args.dequantize and is_quantized(detail):
+            console.print(f"output {detail['name']!r}: dequantized from {value.dtype} "
+                          f"({_quant_text(detail)})")
+            value = dequantize_output(value, detail)
+        outputs[detail["name"]] = value
 
-    console = make_console()
     console.print("inputs: " + ", ".join(
         f"{d['name']} {shape_text(value.shape)} {value.dtype}"
         for d, value in zip(interpreter.get_input_details(), arrays))
@@ -65,9 +81,14 @@ def run_command(args) -> int:
     return 0
 
 
-def _load_inputs(interpreter, model: str, paths: list[str]) -> list:
+def _load_inputs(interpreter, model: str, paths: list[str], console) -> list:
     """The arrays of ``paths``, checked against the model's inputs (count, dtype, shape) so
-    that every complaint names the .npy file at fault."""
+    that every complaint names the .npy file at fault. Float data for a quantized input is
+    quantized with its scale and zero point (TFLite's QUANTIZE), and ``console`` says so."""
+    import numpy as np
+
+    from ..lite.values import is_quantized, quantize_input
+
     details = interpreter.get_input_details()
     if len(paths) != len(details):
         names = ", ".join(d["name"] for d in details)
@@ -78,9 +99,15 @@ def _load_inputs(interpreter, model: str, paths: list[str]) -> list:
         value = load_npy(path)
         want_dtype, signature = detail["dtype"], [int(d) for d in detail["shape_signature"]]
         where = f"{path}: input {detail['name']!r} of {model}"
+        if value.dtype.kind == "f" and value.dtype != want_dtype and is_quantized(detail):
+            console.print(f"input {detail['name']!r}: {path} quantized from {value.dtype} to "
+                          f"{np.dtype(want_dtype)} ({_quant_text(detail)})")
+            value = quantize_input(value, detail)
         if value.dtype != want_dtype:
-            raise CommandError(f"{where} needs dtype {want_dtype.__name__}, the file holds "
-                               f"{value.dtype}")
+            hint = (" (float data is quantized only for an int8/uint8/int16 input with a scale)"
+                    if value.dtype.kind == "f" else "")
+            raise CommandError(f"{where} needs dtype {np.dtype(want_dtype)}, the file holds "
+                               f"{value.dtype}{hint}")
         # Any size of the first (batch) dimension or of a dynamic (-1) one is resized to;
         # other dimensions are fixed by the model.
         if value.ndim != len(signature) or any(
@@ -90,6 +117,14 @@ def _load_inputs(interpreter, model: str, paths: list[str]) -> list:
                                "dimensions may differ)")
         arrays.append(value)
     return arrays
+
+
+def _quant_text(detail: dict) -> str:
+    params = detail["quantization_parameters"]
+    if params["scales"].size == 1:
+        return (f"scale {float(params['scales'][0]):.6g}, zero point "
+                f"{int(params['zero_points'][0])}")
+    return f"per-axis scales along dimension {params['quantized_dimension']}"
 
 
 def random_inputs(interpreter, seed: int, batch: int | None) -> list:

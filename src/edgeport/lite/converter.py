@@ -21,6 +21,13 @@ weights everywhere), ``denylisted_ops`` / ``denylisted_nodes`` (op types / Keras
 that stay float), and tf's ``_experimental_disable_per_channel_quantization_for_dense_layers``
 (per-tensor FULLY_CONNECTED weights, for TFLite Micro). `convert` returns bytes and writes
 nothing, so a failure (QuantizationError naming the tensor or layer) leaves no file behind.
+
+An option edgeport does not honour is refused, never ignored (UnsupportedOptionError): an
+attribute it does not have, 16-bit activations (EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_
+WEIGHTS_INT8, not yet), Optimize.EXPERIMENTAL_SPARSITY, ``experimental_new_converter`` or
+``experimental_new_quantizer`` set to False. ``allow_custom_ops`` is honoured as in tf.lite: a
+model with custom ops converts only with it set. ``from_saved_model`` and
+``from_concrete_functions`` raise ModelFormatError: they need TensorFlow.
 """
 
 from __future__ import annotations
@@ -31,7 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import QuantizationError
+from ..errors import (ModelFormatError, QuantizationError, UnsupportedOpError,
+                      UnsupportedOptionError)
 
 
 class Optimize(enum.Enum):
@@ -53,15 +61,32 @@ class OpsSet(enum.Enum):
         "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"
 
 
+class ClosedOptions:
+    """Attribute assignment that refuses options the class does not have: a misspelt or
+    unimplemented tf.lite option (``converter.experimental_foo = ...``) is an
+    UnsupportedOptionError at the line that sets it, not a setting silently ignored."""
+
+    def __setattr__(self, name, value):
+        if getattr(self, "_closed", False) and not hasattr(self, name):
+            options = ", ".join(sorted(k for k in vars(self) if not k.startswith("_")))
+            raise UnsupportedOptionError(f"{type(self).__name__} has no option {name!r} in "
+                                         f"edgeport (its options: {options})")
+        super().__setattr__(name, value)
+
+
 @dataclass
-class TargetSpec:
+class TargetSpec(ClosedOptions):
     """tf.lite.TargetSpec: which op sets and weight types the target supports."""
 
     supported_ops: set = field(default_factory=lambda: {OpsSet.TFLITE_BUILTINS})
     supported_types: set = field(default_factory=set)
+    experimental_select_user_tf_ops: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self._closed = True
 
 
-class TFLiteConverter:
+class TFLiteConverter(ClosedOptions):
     """Converts a Keras model or re-optimizes a float .tflite model; see the module doc."""
 
     def __init__(self, load, source: str):
@@ -82,6 +107,10 @@ class TFLiteConverter:
         self.denylisted_ops: list[str] = []
         self.denylisted_nodes: list[str] = []
         self._experimental_disable_per_channel_quantization_for_dense_layers = False
+        # tf.lite options whose only setting in edgeport is the default (see `_check_options`).
+        self.experimental_new_converter = True
+        self.experimental_new_quantizer = True
+        self._closed = True
 
     @classmethod
     def from_keras_model(cls, model) -> "TFLiteConverter":
@@ -99,6 +128,22 @@ class TFLiteConverter:
         return cls(lambda: load_keras(path), os.fspath(path))
 
     @classmethod
+    def from_saved_model(cls, saved_model_dir, signature_keys=None, tags=None):
+        """Refused: a SavedModel is TensorFlow's own format, and reading it needs TensorFlow."""
+        raise ModelFormatError(f"{saved_model_dir}: a TensorFlow SavedModel needs TensorFlow to "
+                               "read; edgeport reads .keras, .h5 and .tflite files (save the "
+                               "model with model.save('model.keras'), or convert it with "
+                               "TensorFlow's own tf.lite.TFLiteConverter)")
+
+    @classmethod
+    def from_concrete_functions(cls, funcs, trackable_obj=None):
+        """Refused: concrete functions are TensorFlow graphs, which need TensorFlow."""
+        raise ModelFormatError("TFLiteConverter.from_concrete_functions: a tf.function is a "
+                               "TensorFlow graph, and reading it needs TensorFlow; edgeport "
+                               "reads live Keras models (from_keras_model) and .keras, .h5 and "
+                               ".tflite files")
+
+    @classmethod
     def from_tflite(cls, path: str | os.PathLike) -> "TFLiteConverter":
         """An existing float .tflite model, to re-optimize (and, later, quantize)."""
         from ..frontends.tflite import read_tflite
@@ -112,15 +157,56 @@ class TFLiteConverter:
         from ..export.tflite import write_tflite
         from ..passes import optimize
 
+        self._check_options()
         mode = self._quantization_mode()
         graph = optimize(self._load())
-        if mode is not None:
-            try:
+        self._check_custom_ops(graph)
+        try:
+            if mode is not None:
                 graph = self._quantize(graph, mode)
-            except QuantizationError as exc:
-                raise QuantizationError(f"{self._source}: {exc}") from None
-        graph.validate()
+            graph.validate()  # runs every op's prepare: an integer kernel may refuse a scale
+        except QuantizationError as exc:
+            raise QuantizationError(f"{self._source}: {exc}") from None
         return write_tflite(graph)
+
+    def _check_custom_ops(self, graph) -> None:
+        """tf.lite's rule: a model with custom ops converts only with allow_custom_ops."""
+        if self.allow_custom_ops:
+            return
+        custom = sorted({op.type[len("CUSTOM:"):] for g in graph.all_graphs()
+                         for op in g.ops if op.type.startswith("CUSTOM:")})
+        if custom:
+            raise UnsupportedOpError(f"{self._source}: the model has custom ops "
+                                     f"({', '.join(custom)}), which only run where they are "
+                                     "registered; set converter.allow_custom_ops = True "
+                                     "(edgeport convert --allow-custom-ops) to keep them")
+
+    def _check_options(self) -> None:
+        """UnsupportedOptionError for an option set to something edgeport does not do."""
+        ops_sets = {_ops_set(o) for o in self.target_spec.supported_ops}
+        if OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 in ops_sets:
+            raise UnsupportedOptionError(
+                f"{self._source}: 16-bit activations with int8 weights (OpsSet.EXPERIMENTAL_"
+                "TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8) are not implemented in "
+                "edgeport yet; use TFLITE_BUILTINS_INT8 for an int8 model")
+        types = {_numpy_dtype(t, "target_spec.supported_types")
+                 for t in self.target_spec.supported_types}
+        unknown = types - {np.dtype(np.float16), np.dtype(np.int8), np.dtype(np.float32)}
+        if unknown:
+            raise UnsupportedOptionError(
+                f"{self._source}: target_spec.supported_types "
+                f"{sorted(t.name for t in unknown)} are not supported (float16 weights, or int8)")
+        if self.target_spec.experimental_select_user_tf_ops:
+            raise UnsupportedOptionError(f"{self._source}: target_spec.experimental_select_user_"
+                                         "tf_ops: edgeport writes TFLite builtin ops only")
+        if any(getattr(o, "name", o) == "EXPERIMENTAL_SPARSITY" for o in self.optimizations):
+            raise UnsupportedOptionError(f"{self._source}: Optimize.EXPERIMENTAL_SPARSITY (sparse "
+                                         "weight encoding) is not implemented in edgeport")
+        for option in ("experimental_new_converter", "experimental_new_quantizer"):
+            if getattr(self, option) is not True:
+                raise UnsupportedOptionError(f"{self._source}: {option}={getattr(self, option)!r}"
+                                             ": edgeport has one converter and one quantizer "
+                                             "(the new ones); leave it True")
 
     def _quantization_mode(self) -> str | None:
         """"int8", "float16", "dynamic" or None, from the attributes (checked for conflicts)."""

@@ -54,9 +54,10 @@ def add_parser(commands, common) -> None:
 def qat_command(args) -> int:
     """Prepare, fit, convert, write; print the accuracy (or float agreement) before and
     after."""
-    from ..io import atomic_write
+    from ..io import atomic_write, check_output_file
     from .prepare import prepare
 
+    check_output_file(args.output, ".tflite", inputs=[args.model, args.data])
     x, y = load_npz(args.data, args.labels)
     if not 0.0 <= args.validation_split < 1.0:
         raise QuantizationError("--validation-split must be in [0, 1)")

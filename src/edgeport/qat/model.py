@@ -257,14 +257,15 @@ class QATModel:
         zeros = self.jax.tree_util.tree_map(jnp.zeros_like, trainable)
         state = (trainable, self.ranges, zeros, zeros, jnp.asarray(0.0, jnp.float32))
         best, best_state, waited = math.inf, None, 0
-        from tqdm.auto import tqdm
+        from ..progress import progress
 
         try:
             for epoch in range(epochs):
                 started = time.perf_counter()
                 total, seen = 0.0, 0
-                bar = tqdm(total=count, desc=f"epoch {epoch + 1}/{epochs}", unit="sample",
-                           disable=not verbose, leave=verbose > 1)
+                bar = progress(total=count, desc=f"epoch {epoch + 1}/{epochs}", unit="sample",
+                               enabled=bool(verbose), leave=verbose > 1,
+                               summary=False)  # the epoch's own line follows
                 for index in self._batches(count, batch_size, shuffle):
                     state, value = step(state, [a[index] for a in inputs], target[index],
                                         jnp.asarray(learning_rate, jnp.float32))

@@ -194,14 +194,13 @@ def _observe(executor, graph, observers, pending, bar) -> None:
 
 
 def _progress(dataset, enabled: bool):
-    from tqdm.auto import tqdm
+    from ..progress import progress
 
     total = None
     try:
         total = len(dataset)
     except TypeError:
         pass
-    return tqdm(total=total, desc="calibrating", unit="sample", disable=not enabled,
-                leave=False)
+    return progress(total=total, desc="calibrating", unit="sample", enabled=enabled)
 
 

@@ -46,6 +46,10 @@ def compare_command(args) -> int:
                                f"sample of {args.data[0]}), the file holds {labels.dtype} "
                                f"{list(labels.shape)}")
     if args.plot:  # fail before the runs rather than after
+        from ..io import check_output_file
+
+        check_output_file(args.plot, ".png", inputs=[args.float_model, args.quant_model,
+                                                      *args.data])
         try:
             import matplotlib  # noqa: F401
         except ImportError:
@@ -66,7 +70,8 @@ def compare_command(args) -> int:
     if report.top1_agreement is not None:
         summary.append(f"top-1 agreement {100 * report.top1_agreement:.2f}%")
     console.print("; ".join(summary))
-    console.print(variants_table(rows, title="size, accuracy and latency (edgeport, batch 1)"))
+    console.print(variants_table(rows, title="size, accuracy and latency (batch 1, one "
+                                             "thread)"))
     if args.plot:
         console.print(f"wrote {report.plot(args.plot)}")
     return 0

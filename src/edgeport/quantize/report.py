@@ -23,6 +23,7 @@ variants of one model (float, weights-only, float16, int8) on the same data.
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -30,6 +31,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..graph import Graph
+from ..io import atomic_write
 from .runner import INTEGER_TYPES as _INTEGER
 from .runner import ModelRunner
 
@@ -97,8 +99,10 @@ class Report:
         ax.set_title(f"{os.path.basename(self.quant_model)} vs "
                      f"{os.path.basename(self.float_model)}")
         fig.tight_layout()
-        fig.savefig(path, dpi=120)
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=120)
         plt.close(fig)
+        atomic_write(path, png.getvalue())
         return os.fspath(path)
 
     _order: dict = field(default_factory=dict, repr=False)
@@ -287,6 +291,11 @@ def variants(models: Mapping[str, object], data, labels=None,
     return rows
 
 
+# What each latency column measured: edgeport's own interpreter (NumPy kernels, the compiled
+# loops when numba is installed), or Google's LiteRT (its optimized kernels).
+RUNTIME_NAMES = {"edgeport": "edgeport interpreter (NumPy)", "litert": "LiteRT"}
+
+
 def variants_table(rows: Sequence[VariantRow], title: str = "model variants"):
     """A rich Table of `variants` rows; size and latency relative to the first row."""
     from rich.table import Table
@@ -299,7 +308,8 @@ def variants_table(rows: Sequence[VariantRow], title: str = "model variants"):
     if with_accuracy:
         table.add_column("accuracy", justify="right")
     for runtime in base.latency_ms:
-        table.add_column(f"{runtime} ms (speed-up)", justify="right", no_wrap=True)
+        table.add_column(f"{RUNTIME_NAMES.get(runtime, runtime)} ms (speed-up)",
+                         justify="right", no_wrap=True)
     for row in rows:
         cells = [row.name, f"{row.bytes / 1024:.1f} KiB ({base.bytes / row.bytes:.2f}x)"]
         if with_accuracy:

@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from ..lite import Interpreter
+from ..lite.values import dequantize_output, is_quantized, quantize_input
 
 INTEGER_TYPES = (np.int8, np.uint8, np.int16)
 
@@ -50,14 +51,14 @@ class ModelRunner:
             it.allocate_tensors()
             self._shapes = shapes
         for detail, value in zip(self._inputs, inputs):
-            it.set_tensor(detail["index"], _quantize(np.asarray(value), detail))
+            it.set_tensor(detail["index"], _model_input(np.asarray(value), detail))
         it.invoke()
-        return [_dequantize(it.get_tensor(d["index"]), d) for d in it.get_output_details()]
+        return [dequantize_output(it.get_tensor(d["index"]), d) for d in it.get_output_details()]
 
     def value(self, name: str) -> np.ndarray:
         """A kept tensor of the last run, as float32."""
         index = self._index[name]
-        return _dequantize(self._interpreter.get_tensor(index), self._details[index])
+        return dequantize_output(self._interpreter.get_tensor(index), self._details[index])
 
     def latency_ms(self, sample: Sequence[np.ndarray], runs: int = 50, warmup: int = 5) -> float:
         """Median milliseconds per invocation on one sample (batch 1)."""
@@ -72,25 +73,8 @@ class ModelRunner:
         return 1000.0 * float(np.median(times))
 
 
-def _quantize(value: np.ndarray, detail: dict) -> np.ndarray:
-    dtype = np.dtype(detail["dtype"])
-    if value.dtype == dtype or dtype.kind != "i" and dtype.kind != "u":
-        return value.astype(dtype, copy=False)
-    scale, zero_point = detail["quantization"]
-    info = np.iinfo(dtype)
-    q = np.round(value.astype(np.float32) / scale) + zero_point
-    return np.clip(q, info.min, info.max).astype(dtype)
-
-
-def _dequantize(value: np.ndarray, detail: dict) -> np.ndarray:
-    if value.dtype.type not in INTEGER_TYPES:
-        return value.astype(np.float32, copy=False)
-    params = detail["quantization_parameters"]
-    scales, zero_points = params["scales"], params["zero_points"]
-    if scales.size == 0:
-        return value.astype(np.float32)
-    shape = [1] * value.ndim
-    if scales.size > 1:
-        shape[params["quantized_dimension"]] = scales.size
-    return ((value.astype(np.float32) - zero_points.reshape(shape).astype(np.float32))
-            * scales.reshape(shape).astype(np.float32))
+def _model_input(value: np.ndarray, detail: dict) -> np.ndarray:
+    """Float data quantized for a quantized input (as QUANTIZE would), else cast to its type."""
+    if is_quantized(detail) and value.dtype.kind == "f":
+        return quantize_input(value, detail)
+    return value.astype(detail["dtype"], copy=False)

@@ -17,7 +17,10 @@ def add_parsers(commands, common: argparse.ArgumentParser) -> None:
                     "a graph model.")
     export.add_argument("model", help=".keras, .h5 or .tflite file")
     export.add_argument("-o", "--output", required=True, metavar="DIR",
-                        help="the folder to write (replaced whole, atomically)")
+                        help="the folder to write: new or empty (written atomically)")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace an earlier edgeport bundle in DIR (nothing else is ever "
+                             "replaced)")
     export.add_argument("--format", choices=("auto", "layers", "graph"), default="auto",
                         help="TF.js model format (default: auto)")
     export.add_argument("--quantize", action="append", metavar="DTYPE[=PATTERNS]",
@@ -62,9 +65,11 @@ def export_web_command(args) -> int:
                   if line.strip()]
     summary = export_web(args.model, args.output, format=args.format,
                          quantize=parse_quantize(args.quantize), shard_size=args.shard_size,
-                         tfjs_path=args.tfjs, labels=labels)
+                         tfjs_path=args.tfjs, labels=labels, overwrite=args.overwrite)
     print(f"wrote {summary['format']} to {summary['dir']} ({summary['bytes']:,} bytes of model "
           f"and weights): {', '.join(summary['files'])}")
+    if summary.get("note"):
+        print(f"note: {summary['note']}")
     print(f"open it with: edgeport serve {summary['dir']}   then http://127.0.0.1:8000/")
     return 0
 

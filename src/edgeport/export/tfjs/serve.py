@@ -75,7 +75,11 @@ def make_server(directory: str | os.PathLike, port: int = 8000,
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} is not a folder")
     handler = partial(_Handler, directory=str(directory), verbose=verbose)
-    return http.server.ThreadingHTTPServer((HOST, port), handler)
+    try:
+        return http.server.ThreadingHTTPServer((HOST, port), handler)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot serve on {HOST}:{port}: {exc.strerror} (--port "
+                                 "chooses another)") from None
 
 
 def serve_in_thread(directory, port: int = 0) -> tuple[http.server.ThreadingHTTPServer, str]:

@@ -1,0 +1,7 @@
+"""``python -m edgeport``: the ``edgeport`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

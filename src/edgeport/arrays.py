@@ -27,14 +27,26 @@ def array_namespace(*arrays):
     return np
 
 
-def jax_form(fn):
-    """``fn`` for jax arrays: a NumPy ufunc's namesake in jax.numpy (np.exp -> jnp.exp), or
-    ``fn`` itself, written for both libraries."""
-    if isinstance(fn, np.ufunc):
+def for_arrays(fn, *arrays):
+    """``fn`` for ``arrays``: itself for NumPy arrays; for jax ones, a NumPy ufunc's namesake
+    in jax.numpy (np.exp -> jnp.exp), or ``fn`` itself, written for both libraries."""
+    if isinstance(fn, np.ufunc) and array_namespace(*arrays) is not np:
         import jax.numpy as jnp
 
         return getattr(jnp, fn.__name__)
     return fn
+
+
+def numpy_out(x, out=None, fresh: bool = False) -> dict:
+    """The keyword arguments that make a NumPy function write its result into ``out`` (an
+    array the caller owns; with ``fresh``, a new array where ``out`` is None, 0-d results
+    included), so that code written for both libraries still saves NumPy a pass over memory.
+    None for jax arrays, which are immutable (jax.numpy's functions take no ``out``)."""
+    if array_namespace(x) is not np:
+        return {}
+    if isinstance(out, np.ndarray):
+        return {"out": out}
+    return {"out": np.empty_like(x)} if fresh else {}
 
 
 def divide_as_c(x, divisor):

@@ -185,3 +185,33 @@ def calculate_input_radius(integer_bits: int, left_shift: int, total_signed_bits
     radius = ((1 << integer_bits) - 1) * (1 << (total_signed_bits - integer_bits)) \
         / (1 << left_shift)
     return int(math.floor(radius))
+
+
+def inv_sqrt_multiplier(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GetInvSqrtQuantizedMultiplierExp (common.h) with reverse_shift -1, elementwise:
+    1 / sqrt(x) as a Q31 multiplier and a (right-shift-negated) exponent, by five
+    Newton-Raphson steps in FixedPoint<3> on x normalized to [2**27, 2**29); x <= 1 gives
+    (INT32_MAX, 0)."""
+    mul = saturating_rounding_doubling_high_mul
+    x = np.asarray(x, np.int64)
+    small = x <= 1
+    x = np.where(small, 2, x)
+    shift = np.full(x.shape, 11, np.int64)
+    while np.any(x >= 1 << 29):
+        big = x >= 1 << 29
+        x = np.where(big, x // 4, x)
+        shift += big
+    pairs = (count_leading_zeros32(x) - 1) // 2 - 1
+    shift -= pairs
+    x = x << (2 * pairs)
+    half_input = rounding_divide_by_pot(x >> 1, 1)
+    half_three = (1 << 28) + (1 << 27)
+    root = np.full(x.shape, 1 << 28, np.int64)  # F3 one
+    for _ in range(5):
+        cube = saturating_left_shift(mul(mul(root, root), root), 6)  # F9 -> F3
+        root = saturating_left_shift(mul(half_three, root) - mul(half_input, cube), 3)  # F6->F3
+    root = mul(root, 1518500250)  # * sqrt(2) / 2
+    negative = shift < 0
+    root = np.where(negative, wrap_int32(root << np.where(negative, -shift, 0)), root)
+    shift = np.where(negative, 0, shift)
+    return np.where(small, INT32_MAX, root), np.where(small, 0, -shift)

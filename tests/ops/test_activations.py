@@ -5,11 +5,11 @@ import pytest
 
 from edgeport.errors import GraphError
 from edgeport.ops import get_op
-from edgeport.ops.activations import erfc
+from edgeport.ops.unary import erfc
 from tests.opmodels import Input, assert_matches_litert, op_graph
 
 UNARY_OPS = ["RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "EXP",
-             "SQRT", "RSQRT"]
+             "SQRT", "RSQRT", "SIN"]
 
 # Large magnitudes, the LOGISTIC cutoffs (16.619047, -9), EXP's overflow (~88.72), signed
 # zeros, infinities and NaN, over a fine grid of ordinary values.

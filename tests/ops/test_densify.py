@@ -6,7 +6,7 @@ from edgeport.errors import ModelFormatError
 from edgeport.frontends.tflite import read_tflite
 from edgeport.graph import DimensionMetadata, Graph, Op, QuantParams, Sparsity, Tensor
 from edgeport.ops import get_op
-from edgeport.shapes import bind_kernels
+from edgeport.runtime.kernels import bind_kernels
 from tests.corpus import mediapipe_model
 from tests.opmodels import assert_matches_litert
 

@@ -1,4 +1,4 @@
-"""Integer ADD, SUB, MUL, MAXIMUM, MINIMUM, bit-exact with LiteRT's reference kernels over
+"""Integer ADD, SUB, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, bit-exact with LiteRT's reference kernels over
 random scales and zero points, broadcasting and fused activations."""
 
 import numpy as np
@@ -6,6 +6,8 @@ import pytest
 
 from tests.quantmodels import QConst, QInput, assert_bit_exact, qp, quant_graph
 
+F32 = np.float32
+EVERY_INT8 = np.arange(-128, 128).astype(np.int8)
 SHAPES = [((2, 4, 5, 3), (2, 4, 5, 3)), ((2, 4, 5, 3), (1, 1, 1, 3)), ((3, 1, 6), (4, 1)),
           ((5,), ())]
 
@@ -67,3 +69,27 @@ def test_add_int8_constant_operand():
                                 QConst(c, qp(np.float32(0.07), -9))],
                         {"fused_activation_function": "NONE"}, [(np.int8, qp(np.float32(0.05), 1))])
     assert_bit_exact(graph)
+
+
+# -- SQUARED_DIFFERENCE --------------------------------------------------------------------
+@pytest.mark.parametrize("shapes", [((2, 4, 5, 3), (2, 4, 5, 3)), ((2, 4, 5, 3), (1, 1, 1, 3)),
+                                    ((3, 1, 6), (4, 1))])
+@pytest.mark.parametrize("scales", [(0.05, 0.05, 0.01), (0.1, 0.02, 0.5), (0.003, 0.01, 1e-4),
+                                    (0.2, 0.2, 0.002)])
+def test_squared_difference_int8(shapes, scales):
+    rng = np.random.default_rng(len(shapes[1]))
+    zeros = [int(z) for z in rng.integers(-128, 128, 3)]
+    graph = quant_graph("SQUARED_DIFFERENCE",
+                        [QInput(shapes[0], np.int8, qp(F32(scales[0]), zeros[0])),
+                         QInput(shapes[1], np.int8, qp(F32(scales[1]), zeros[1]))], {},
+                        [(np.int8, qp(F32(scales[2]), zeros[2]))])
+    assert_bit_exact(graph)
+
+
+def test_squared_difference_int8_every_pair():
+    x = np.repeat(EVERY_INT8, 256).reshape(256, 256)
+    graph = quant_graph("SQUARED_DIFFERENCE",
+                        [QInput((256, 256), np.int8, qp(F32(0.03), -7)),
+                         QInput((256, 256), np.int8, qp(F32(0.04), 12))], {},
+                        [(np.int8, qp(F32(0.05), -128))])
+    assert_bit_exact(graph, [x, x.T.copy()])

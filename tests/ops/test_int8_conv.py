@@ -4,7 +4,7 @@ LiteRT's reference kernels over random scales and zero points."""
 import numpy as np
 import pytest
 
-from edgeport.shapes import bind_kernels
+from edgeport.runtime.kernels import bind_kernels
 from tests.quantmodels import QConst, QInput, assert_bit_exact, bias_int32, qp, quant_graph, \
     weights_int8
 

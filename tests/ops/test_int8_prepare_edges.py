@@ -16,7 +16,7 @@ import pytest
 from edgeport.errors import QuantizationError
 from edgeport.export.tflite import write_tflite
 from edgeport.ops import get_op
-from edgeport.ops.quantize import dequantize
+from edgeport.ops.affine import dequantize
 from edgeport.quantize import calibrate, prepare_float, quantize_int8
 from edgeport.quantize.observers import quantization_range
 from tests.oracles.litert import run_edgeport, run_litert

@@ -6,7 +6,7 @@ from edgeport.export.tflite import write_tflite
 from edgeport.graph import Graph, Op, QuantParams, Tensor
 from edgeport.ops import get_op
 from edgeport.fixedpoint import round_half_away
-from edgeport.shapes import bind_kernels
+from edgeport.runtime.kernels import bind_kernels
 from tests.opmodels import assert_matches_litert
 from tests.oracles.litert import run_edgeport
 from tests.quantmodels import assert_jax_equals

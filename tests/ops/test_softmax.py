@@ -3,7 +3,7 @@ import pytest
 
 from edgeport.export.tflite import write_tflite
 from edgeport.ops import get_op
-from edgeport.ops.registry import apply_activation
+from edgeport.ops.activations import apply_activation
 from tests.opmodels import Input, assert_matches_litert, op_graph
 from tests.oracles.litert import run_edgeport
 

@@ -12,14 +12,15 @@ from typing import Callable
 
 import numpy as np
 
-from ..arrays import array_namespace, jax_form
+from ..arrays import array_namespace, for_arrays
 from ..fixedpoint import multiply_by_quantized_multiplier
 from ..graph import Graph, Op
+from .activations import FUSABLE
 from .common import fold_channels
 from .options import Activation, Bool, Options
-from .quantized import (activation_range, multiplier_below_one, requantize,
+from .quant_rules import Shared
+from .quantized import (activation_range, multiplier_below_one, output_info, requantize,
                         rescale_multiplier, scale_zero)
-from .quantized_kernels import squared_difference_kernel
 from .registry import OpDef, register_op, traceable
 
 
@@ -49,6 +50,8 @@ class BinaryOp(OpDef):
         return self.options is not None and "fused_activation_function" in self.options.fields
 
     def run_jax(self, attrs, x, y):
+        """``fn_jax``, clamped as run_float clamps: run_float's channel folding is a NumPy fast
+        path, and DIV's check for a zero divisor cannot run in a compiled function."""
         result = self.fn_jax(x, y)
         if self.clamps and is_floating(result):
             info = np.finfo(result.dtype)
@@ -56,8 +59,8 @@ class BinaryOp(OpDef):
         return result
 
     def fn_jax(self, x, y):
-        """``fn`` on jax arrays (`jax_form`)."""
-        return jax_form(self.fn)(x, y)
+        """``fn`` on jax arrays (`for_arrays`)."""
+        return for_arrays(self.fn, x, y)(x, y)
 
     def shape(self, attrs, x, y):
         return [np.broadcast_shapes(x.shape, y.shape)]
@@ -165,6 +168,7 @@ def mul_kernel(op: Op, graph: Graph):
 @register_op("ADD")
 class Add(BinaryOp):
     options = Options("AddOptions", fused_activation_function=Activation, pot_scale_int16=Bool)
+    fusable_activations = FUSABLE
     fn = staticmethod(np.add)
     int64_version = 4
 
@@ -186,6 +190,7 @@ class Sub(BinaryOp):
 @register_op("MUL")
 class Mul(BinaryOp):
     options = Options("MulOptions", fused_activation_function=Activation)
+    fusable_activations = FUSABLE
     fn = staticmethod(np.multiply)
     int64_version = 5
 
@@ -214,20 +219,46 @@ class SquaredDifference(BinaryOp):
     fn = staticmethod(squared_difference)
 
     def prepare_integer(self, op, graph):
-        return squared_difference_kernel(op, graph)
+        """SQUARED_DIFFERENCE int8 (squared_difference.cc Prepare and SquaredDifference): both
+        centered inputs shifted left by 7 and rescaled to ``2 * max(s1, s2)`` (multipliers
+        ``s_i / (2 max)``, double), their difference squared, rescaled by
+        ``(2 max)**2 / (2**14 * s_out)``, plus zp_out, clamped. Every multiplier must be below
+        1 (QuantizeMultiplierSmallerThanOneExp aborts LiteRT otherwise)."""
+        (s1, z1), (s2, z2), (s_out, z_out) = (scale_zero(op, graph, name)
+                                              for name in (*op.inputs[:2], op.outputs[0]))
+        twice_max = 2 * float(max(s1, s2))
+        m1, shift1 = multiplier_below_one(op, graph, float(s1) / twice_max, "first input")
+        m2, shift2 = multiplier_below_one(op, graph, float(s2) / twice_max, "second input")
+        m_out, shift_out = multiplier_below_one(
+            op, graph, twice_max * twice_max / ((1 << 14) * float(s_out)), "output")
+        info = output_info(op, graph)
+
+        def kernel(inputs):
+            a = multiply_by_quantized_multiplier((inputs[0].astype(np.int64) - z1) << 7, m1,
+                                                 shift1)
+            b = multiply_by_quantized_multiplier((inputs[1].astype(np.int64) - z2) << 7, m2,
+                                                 shift2)
+            diff = a - b
+            return [requantize(diff * diff, m_out, shift_out, z_out, info.min, info.max,
+                               info.dtype)]
+
+        return traceable(kernel)
+
+
+class Select(BinaryOp):
+    """MAXIMUM and MINIMUM: each output element is one of the inputs', so on integers sharing
+    the output's grid the float kernel is exact."""
+
+    quant = Shared()
+    options = Options("MaximumMinimumOptions")
+    broadcast_6d_version = 3
 
 
 @register_op("MAXIMUM")
-class Maximum(BinaryOp):
-    moves_data = True
-    options = Options("MaximumMinimumOptions")
+class Maximum(Select):
     fn = staticmethod(maximum)
-    broadcast_6d_version = 3
 
 
 @register_op("MINIMUM")
-class Minimum(BinaryOp):
-    moves_data = True
-    options = Options("MaximumMinimumOptions")
+class Minimum(Select):
     fn = staticmethod(minimum)
-    broadcast_6d_version = 3

@@ -41,6 +41,8 @@ from types import FunctionType
 
 import numpy as np
 
+from .affine import QUANTIZED_TYPES  # the output dtypes of the requantizing loop
+
 # The dtypes of the depthwise and PRELU loops: float32 models, and the exact float64 sums of
 # the integer kernels. The bilinear loop takes float32 alone, the dtype of TFLite's kernel.
 COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -269,10 +271,6 @@ def _prelu_loop(x, alpha, out):
             out_flat[start + channel] = value if value >= 0 else value * alpha[channel]
 
 
-# The output dtypes of the requantizing loop: those of quantized tensors.
-REQUANTIZED_DTYPES = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
-
-
 def requantize(acc: np.ndarray, multiplier, shift, zero: int, low: int,
                high: int, dtype) -> np.ndarray | None:
     """``clamp(MultiplyByQuantizedMultiplier(acc, multiplier, shift) + zero, low, high)`` as
@@ -281,7 +279,7 @@ def requantize(acc: np.ndarray, multiplier, shift, zero: int, low: int,
     does not apply."""
     multiplier, shift = np.atleast_1d(multiplier), np.atleast_1d(shift)
     channels = acc.shape[-1] if acc.ndim else 1
-    if not _applies(acc, (np.dtype(np.int64),)) or np.dtype(dtype) not in REQUANTIZED_DTYPES \
+    if not _applies(acc, (np.dtype(np.int64),)) or np.dtype(dtype) not in QUANTIZED_TYPES \
             or multiplier.ndim != 1 or multiplier.size not in (1, channels) \
             or shift.shape != multiplier.shape:
         return None

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import ModelFormatError
 from ..graph import Sparsity
 from .options import Options
+from .quant_rules import Unquantized
 from .registry import OpDef, register_op
 
 
@@ -78,6 +79,8 @@ def densify(values: np.ndarray, sparsity: Sparsity, shape: tuple[int, ...]) -> n
 @register_op("DENSIFY")
 class Densify(OpDef):
     options = Options("DensifyOptions")
+    traces = False  # a constant, computed in prepare
+    quant = Unquantized()
 
     def shape(self, attrs, sparse):
         return [sparse.shape]  # a sparse tensor's declared shape is its dense shape

@@ -6,11 +6,13 @@ import numpy as np
 
 from ..errors import UnsupportedOpError
 from ..arrays import array_namespace
-from .conv import all_of, dtype_of, is_hybrid, per_channel
+from .activations import FUSABLE
 from .options import Activation, Bool, Enum, Options, TensorTypeName
-from .quantized import scale_error, scale_zero, weighted_sum_kernel
-from .quantized_kernels import batch_matmul_kernel
-from .registry import OpDef, register_op
+from .quant_rules import Weighted
+from .quantized import (output_info, requantize, rescale_multiplier, scale_error, scale_zero,
+                        weighted_sum_kernel)
+from .registry import OpDef, register_op, traceable
+from .versioning import all_of, dtype_of, is_hybrid, per_channel
 
 
 @register_op("FULLY_CONNECTED")
@@ -22,6 +24,8 @@ class FullyConnected(OpDef):
                       weights_format=Enum("FullyConnectedOptionsWeightsFormat"),
                       keep_num_dims=Bool, asymmetric_quantize_inputs=Bool,
                       quantized_bias_type=TensorTypeName)
+    quant = Weighted(weights=1, bias=2, axis=0)
+    fusable_activations = FUSABLE
 
     def shape(self, attrs, x, w, b=None):
         return [_fc_shape(attrs, x.shape, w.shape)]
@@ -33,14 +37,14 @@ class FullyConnected(OpDef):
                                      f"{attrs['weights_format']} has no float kernel")
         out_shape = _fc_shape(attrs, x.shape, w.shape)
         # w.T is a transposed view: BLAS reads it as is, so there is nothing to precompute.
+        # Traced by jax as it is, with "highest" matmul precision (GPUs do not round to TF32).
         out = x.reshape(-1, w.shape[1]) @ w.T
         if b is not None:
             out += b
         return out.reshape(out_shape)
 
-    # Every method this kernel uses exists on jax arrays (the jax backend traces it with
-    # "highest" matmul precision, so GPUs do not round to TF32).
-    run_jax = run_float
+    def macs_per_output(self, op, shapes):
+        return shapes[op.inputs[1]][-1] if op.inputs[1] in shapes else 1
 
     def prepare_integer(self, op, graph):
         # reference_integer_ops::FullyConnected (per tensor: GetQuantizedConvolutionMultipler
@@ -50,8 +54,8 @@ class FullyConnected(OpDef):
         if per_tensor:
             _check_bias_scale(op, graph)
         int8 = graph.tensors[op.outputs[0]].dtype == np.int8
-        return weighted_sum_kernel(self, op, graph, data=0, weights=1, bias=2,
-                                   float_product=per_tensor, double_rescale=int8)
+        return weighted_sum_kernel(self, op, graph, float_product=per_tensor,
+                                   double_rescale=int8)
 
     def version(self, op, graph):
         weights = op.inputs[1]
@@ -126,10 +130,27 @@ class BatchMatMul(OpDef):
             y = xp.swapaxes(y, -1, -2)
         return xp.matmul(x, y)
 
-    run_jax = run_float  # NumPy or jax arrays
+    def macs_per_output(self, op, shapes):
+        return shapes[op.inputs[1]][-1] if op.inputs[1] in shapes else 1
 
     def prepare_integer(self, op, graph):
-        return batch_matmul_kernel(self, op, graph)
+        """BATCH_MATMUL int8/int16 (batch_matmul.cc EvalInt8 + reference_ops::BatchMatMul):
+        the int32 sums of ``(x - zp_x) * (y - zp_y)`` (computed exactly as a float64 matmul of
+        the centered values), times GetQuantizedConvolutionMultipler's ``s_x * s_y``
+        (float32) / ``s_out`` (double), plus zp_out, clamped to the type (no fused
+        activation)."""
+        (s_x, z_x), (s_y, z_y), (s_out, z_out) = (scale_zero(op, graph, name)
+                                                  for name in (*op.inputs[:2], op.outputs[0]))
+        multiplier, shift = rescale_multiplier(op, graph, float(s_x * s_y) / float(s_out))
+        info = output_info(op, graph)
+        attrs = op.attrs
+
+        def kernel(inputs):
+            x, y = (v.astype(np.float64) - z for v, z in zip(inputs, (z_x, z_y)))
+            acc = self.kernel_for(x, y)(attrs, x, y).astype(np.int64)
+            return [requantize(acc, multiplier, shift, z_out, info.min, info.max, info.dtype)]
+
+        return traceable(kernel)
 
     def version(self, op, graph):
         if dtype_of(graph, op.inputs[0]) == np.int16:

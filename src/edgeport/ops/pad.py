@@ -8,6 +8,7 @@ import numpy as np
 
 from ..arrays import array_namespace
 from .options import Options
+from .quant_rules import SameAsInput
 from .registry import OpDef, register_op, traceable
 from .reshape import dtype_version, input_tensor
 
@@ -57,11 +58,10 @@ class _PadBase(OpDef):
 @register_op("PAD")
 class Pad(_PadBase):
     options = Options("PadOptions")
+    quant = SameAsInput(moves_data=False)  # fills with the zero point
 
     def run_float(self, attrs, x, paddings):
         return pad(x, paddings)
-
-    run_jax = run_float  # NumPy or jax arrays
 
     def prepare_integer(self, op, graph):
         # pad.cc: a quantized PAD fills with the output's zero point (the real value 0).
@@ -71,10 +71,8 @@ class Pad(_PadBase):
 
 @register_op("PADV2")
 class PadV2(_PadBase):
-    moves_data = True  # pads with its constant_values input, already quantized
+    quant = SameAsInput()  # pads with its constant_values input, on the input's grid
     options = Options("PadV2Options")
 
     def run_float(self, attrs, x, paddings, constant_values=None):
         return pad(x, paddings, 0 if constant_values is None else np.ravel(constant_values)[0])
-
-    run_jax = run_float  # NumPy or jax arrays (constant_values is a constant while tracing)

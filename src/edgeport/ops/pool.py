@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..arrays import array_namespace
-from .conv import conv_geometry, pad_nhwc, strides_of, tap_slice
 from .options import Activation, Int, Options, Padding
+from .quant_rules import SameAsInput
 from .quantized import activation_range
 from .registry import OpDef, register_op, traceable
+from .windows import conv_geometry, pad_nhwc, strides_of, tap_slice
 
 POOL_OPTIONS = Options("Pool2DOptions", padding=Padding, stride_w=Int, stride_h=Int,
                        filter_width=Int, filter_height=Int,
@@ -23,6 +24,7 @@ class Pool2D(OpDef):
     """What the pools share: options, shape rule, version and the window reduction."""
 
     options = POOL_OPTIONS
+    quant = SameAsInput(moves_data=False)
 
     def shape(self, attrs, x):
         out_hw, _ = _geometry(attrs, x.shape)
@@ -97,8 +99,6 @@ class MaxPool2D(Pool2D):
         # -inf padding never wins: a SAME window always holds an in-image tap.
         return self.reduce_either(attrs, x, -np.inf, "max")[0]
 
-    run_jax = run_float  # NumPy or jax arrays
-
     def prepare_integer(self, op, graph):
         # reference_integer_ops::MaxPool: the max of the in-image taps (padding with the
         # type's minimum never wins), clamped to the fused activation's bounds. Input and
@@ -130,8 +130,6 @@ class AveragePool2D(Pool2D):
     def run_float(self, attrs, x):
         total, count = self.window_sums(attrs, x)
         return total / count.astype(np.float32)
-
-    run_jax = run_float  # NumPy or jax arrays
 
     def prepare_integer(self, op, graph):
         # reference_integer_ops::AveragePool: the int32 sum of the in-image taps divided by

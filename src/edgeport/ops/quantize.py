@@ -15,55 +15,21 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..arrays import array_namespace, divide_as_c
-from ..fixedpoint import multiply_by_quantized_multiplier, round_half_away
-from ..graph import QuantParams
+from ..arrays import array_namespace
+from ..fixedpoint import multiply_by_quantized_multiplier
+from .affine import QUANTIZED_TYPES, dequantize, quantize
 from .options import Options
+from .quant_rules import Unquantized
 from .quantized import quant_of, rescale_multiplier
 from .registry import OpDef, register_op, traceable
-
-QUANTIZED_TYPES = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
-
-
-def axis_view(values: np.ndarray, axis: int, ndim: int) -> np.ndarray:
-    """Per-axis parameters shaped to broadcast along ``axis`` of an ``ndim``-D tensor."""
-    shape = [1] * ndim
-    shape[axis] = values.size
-    return values.reshape(shape)
-
-
-def dequantize(q: np.ndarray, quant: QuantParams) -> np.ndarray:
-    """``scale * (q - zero_point)`` in float32. The integer difference is exact in float32 and
-    the product is rounded once, as TFLite's double-precision ``scale * (val - zero_point)``
-    cast to float is."""
-    centered = q.astype(np.int32)
-    scale, zero_point = quant.scale, quant.zero_point.astype(np.int32)
-    if quant.per_axis:
-        scale = axis_view(scale, quant.axis, q.ndim)
-        zero_point = axis_view(zero_point, quant.axis, q.ndim)
-    return (centered - zero_point).astype(np.float32) * scale
-
-
-def quantize(x: np.ndarray, quant: QuantParams, dtype: np.dtype) -> np.ndarray:
-    """AffineQuantize: ``clamp(TfLiteRound(x / scale) + zero_point)`` into ``dtype``; the
-    division is float32, as in TFLite. Per-axis parameters quantize each slice of ``axis``."""
-    scale, zero_point = quant.scale, quant.zero_point
-    if quant.per_axis:
-        scale = axis_view(scale, quant.axis, x.ndim)
-        zero_point = axis_view(zero_point, quant.axis, x.ndim)
-    info, xp = np.iinfo(dtype), array_namespace(x)
-    # Clamp before the integer cast: TFLite's cast of an out-of-range float is undefined, and
-    # any value past the int range clamps to the same end anyway.
-    quotient = divide_as_c(x.astype(np.float32), scale)
-    rounded = xp.clip(round_half_away(quotient), -2.0 ** 31, 2.0 ** 31 - 1)
-    return xp.clip(rounded.astype(np.int64) + zero_point, info.min, info.max).astype(dtype)
-
 
 @register_op("DEQUANTIZE")
 class Dequantize(OpDef):
     """int8/uint8/int16 (per tensor or per axis) or float16 -> float32."""
 
     options = Options("DequantizeOptions")
+    traces = False  # its kernel is bound in prepare
+    quant = Unquantized()
 
     def prepare(self, op, graph):
         dtype = graph.tensors[op.inputs[0]].dtype
@@ -90,6 +56,8 @@ class Quantize(OpDef):
     int16 -> int8/int16, to the output tensor's QuantParams."""
 
     options = Options("QuantizeOptions")
+    traces = False  # its kernel is bound in prepare
+    quant = Unquantized()
 
     def prepare(self, op, graph):
         source, target = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]

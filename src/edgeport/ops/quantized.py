@@ -17,6 +17,7 @@ arithmetic. The helpers here are those two halves:
   result is the exact int32 accumulator TFLite computes);
 - `lookup_kernel`: an elementwise op of one 8-bit input is a 256-entry table of its reference
   arithmetic, computed once.
+Each op's own integer kernel (its `prepare_integer`) lives in its op module, built from these.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..fixedpoint import (multiply_by_quantized_multiplier, quantize_multiplier,
                           quantize_multipliers, round_half_away, wrap_int32)
 from ..graph import Graph, Op, QuantParams
 from . import compiled
+from .activations import FUSED_ACTIVATIONS
 from .registry import OpDef, traceable
 
 
@@ -49,9 +51,20 @@ def scale_zero(op: Op, graph: Graph, name: str) -> tuple[np.float32, int]:
     return np.float32(quant.scale[0]), int(quant.zero_point[0])
 
 
-# A fused activation's real bounds (None: the type's own limit).
-ACTIVATION_BOUNDS = {"NONE": (None, None), "RELU": (0.0, None), "RELU6": (0.0, 6.0),
-                     "RELU_N1_TO_1": (-1.0, 1.0)}
+def in_out_params(op: Op, graph: Graph):
+    """((s_in, zp_in), (s_out, zp_out)) of a one-input op, scales as float32."""
+    return (scale_zero(op, graph, op.inputs[0]), scale_zero(op, graph, op.outputs[0]))
+
+
+def output_info(op: Op, graph: Graph) -> np.iinfo:
+    """The integer range of ``op``'s (first) output type."""
+    return np.iinfo(graph.tensors[op.outputs[0]].dtype)
+
+
+def clamp_to_output(values, op: Op, graph: Graph):
+    """``values`` clamped to the range of ``op``'s output type (NumPy or jax)."""
+    info = output_info(op, graph)
+    return array_namespace(values).clip(values, info.min, info.max)
 
 
 def activation_range(op: Op, graph: Graph, activation: str | None = None) -> tuple[int, int]:
@@ -63,7 +76,8 @@ def activation_range(op: Op, graph: Graph, activation: str | None = None) -> tup
     name = op.outputs[0]
     info = np.iinfo(graph.tensors[name].dtype)
     activation = activation or op.attrs.get("fused_activation_function", "NONE")
-    if activation not in ACTIVATION_BOUNDS:
+    bounds = FUSED_ACTIVATIONS[activation].bounds if activation in FUSED_ACTIVATIONS else None
+    if bounds is None:
         raise UnsupportedOpError(f"{op.label}: fused activation {activation} has no quantized "
                                  "form")
     scale, zero = scale_zero(op, graph, name)
@@ -75,7 +89,7 @@ def activation_range(op: Op, graph: Graph, activation: str | None = None) -> tup
                                          f"of the output scale, past int32")
         return zero + int(steps)
 
-    low, high = ACTIVATION_BOUNDS[activation]
+    low, high = bounds
     return (info.min if low is None else max(q(low), info.min),
             info.max if high is None else min(q(high), info.max))
 
@@ -131,12 +145,11 @@ def requantize(acc: np.ndarray, multiplier, shift, zero: int, low: int, high: in
     return array_namespace(scaled).clip(scaled, low, high).astype(dtype)
 
 
-def weighted_sum_kernel(definition: OpDef, op: Op, graph: Graph, data: int, weights: int,
-                        bias: int | None, float_product: bool = False,
-                        double_rescale: bool = False, channel_axis: int = 0):
+def weighted_sum_kernel(definition: OpDef, op: Op, graph: Graph, float_product: bool = False,
+                        double_rescale: bool = False):
     """The integer kernel of an op computing ``sum(w * x) + bias`` per output channel (the
     last output axis), e.g. reference_integer_ops::ConvPerChannel, DepthwiseConvPerChannel,
-    FullyConnected, TransposeConv:
+    FullyConnected, TransposeConv, whose inputs and weight axis its `Weighted` rule names:
 
         acc  = sum over taps of (w - w_zero) * (x - x_zero)   (out-of-image taps skipped)
         acc += bias                                         (int32, scale s_x * s_w[c])
@@ -156,11 +169,13 @@ def weighted_sum_kernel(definition: OpDef, op: Op, graph: Graph, data: int, weig
     The float kernel is the definition's ``run_float``, or its ``run_jax`` when the jax backend
     traces this kernel. It sums in float64, exact for any sum of these products, or in float32
     (a quarter less time for an int8 MobileNetV2) where that is exact too: where every partial
-    sum of an output channel (along the weights' ``channel_axis``) stays below 2**24, which
+    sum of an output channel (along the weights' ``axis``) stays below 2**24, which
     ``max |x - x_zero|`` times the L1 norm of the channel's centered weights bounds. The
     kernel's ``sum_dtype`` says which. Traced, the weights are centered on the device from
     their int8 values (a centered copy would be baked into the compiled program).
     """
+    rule = definition.quant
+    data, weights, bias = rule.data, rule.weights, rule.bias
     x_name, w_name, y_name = op.inputs[data], op.inputs[weights], op.outputs[0]
     x_scale, x_zero = scale_zero(op, graph, x_name)
     y_scale, y_zero = scale_zero(op, graph, y_name)
@@ -184,7 +199,7 @@ def weighted_sum_kernel(definition: OpDef, op: Op, graph: Graph, data: int, weig
     if w_const is not None:
         x_info = np.iinfo(graph.tensors[x_name].dtype)
         x_reach = max(x_zero - x_info.min, x_info.max - x_zero)
-        others = tuple(a for a in range(w_const.ndim) if a != channel_axis % w_const.ndim)
+        others = tuple(a for a in range(w_const.ndim) if a != rule.axis % w_const.ndim)
         l1 = np.abs(w_const.astype(np.float64) - w_zero).sum(axis=others)
         if x_reach * float(l1.max(initial=0.0)) < 2 ** 24:
             sum_dtype = np.float32
@@ -194,7 +209,7 @@ def weighted_sum_kernel(definition: OpDef, op: Op, graph: Graph, data: int, weig
         return w.astype(sum_dtype) - w_zero
 
     w_centered = center_weights(w_const) if w_const is not None else None
-    bias_name = op.inputs[bias] if bias is not None and bias < len(op.inputs) else None
+    bias_name = op.inputs[bias] if bias < len(op.inputs) else None
     b_const = graph.tensors[bias_name].data if bias_name is not None else None
     low, high = activation_range(op, graph)
     dtype = graph.tensors[y_name].dtype

@@ -11,10 +11,12 @@ import math
 import numpy as np
 
 from ..arrays import array_namespace
-from ..fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, truncating_divide
+from ..fixedpoint import (multiply_by_quantized_multiplier, quantize_multiplier,
+                          truncating_divide, wrap_int32)
 from .options import Bool, Options, TensorTypeName
-from .quantized import scale_error, scale_zero
-from .quantized_kernels import centered_sum, sum_kernel
+from .quant_rules import Calibrated, SameAsInput
+from .quantized import (in_out_params, output_info, requantize, rescale_multiplier,
+                        scale_error)
 from .registry import OpDef, register_op, traceable
 from .reshape import dtype_version, index_dtype, input_tensor, int_list, normalize_axes, \
     normalize_axis
@@ -54,6 +56,8 @@ class _Reducer(OpDef):
         return out.reshape(self.reduced_shape(x.shape, axes, attrs.get("keep_dims", False)))
 
     def run_jax(self, attrs, x, axis):
+        """jax.numpy's reduction (``jax_reduction``): `reduce_axes`'s TFLite order is a NumPy
+        fast path that does not trace, so a float sum may round differently here."""
         import jax.numpy as jnp
 
         axes = normalize_axes(axis, x.ndim)
@@ -77,32 +81,15 @@ class _Reducer(OpDef):
         return dtype_version(input_tensor(op, graph).dtype, self.versions)
 
 
-def quantized_mean(reducer: _Reducer, op, graph):
-    """MEAN as reference_ops::QuantizedMeanOrSum (reduce.h) with PrepareMeanOrSum's multiplier
-    s_in / s_out (double): the int32 sum of the raw inputs, centered by zp_in * n, times the
-    multiplier with 1/n folded in (k = min(floor(log2 n), 32, 31 + shift),
-    multiplier = (multiplier << k) / n, shift -= k), plus zp_out, clamped. A shift still above
-    31 is past TFLite's int32 arithmetic (its results are garbage): refused."""
-    (in_scale, in_zero), (out_scale, out_zero) = (scale_zero(op, graph, name)
-                                                  for name in (op.inputs[0], op.outputs[0]))
-    base_multiplier, base_shift = quantize_multiplier(float(in_scale) / float(out_scale))
-    info = np.iinfo(graph.tensors[op.outputs[0]].dtype)
-    keep_dims = op.attrs.get("keep_dims", False)
-
-    def kernel(inputs):
-        centered, count, shape = centered_sum(reducer, *inputs, in_zero, keep_dims)
-        if count == 0:
-            return [np.zeros(shape, info.dtype)]
-        k = min(count.bit_length() - 1, 32, 31 + base_shift)
-        multiplier, shift = (base_multiplier << k) // count, base_shift - k
-        if shift > 31:
-            raise scale_error(op, graph, f"its rescale by 2**{shift} (over {count} values) "
-                                         "is beyond TFLite's int32 fixed-point arithmetic")
-        out = multiply_by_quantized_multiplier(centered, multiplier, shift) + out_zero
-        xp = array_namespace(out)
-        return [xp.clip(out, info.min, info.max).astype(info.dtype).reshape(shape)]
-
-    return traceable(kernel)
+def centered_sum(reducer: _Reducer, x: np.ndarray, axis, zero_point: int, keep_dims: bool):
+    """What QuantizedMeanOrSum (reduce.h) starts from, for MEAN and SUM alike: the int32 sum
+    of the raw values over ``axis``, centered by ``zero_point * n``; with ``n`` and the output
+    shape."""
+    axes = normalize_axes(axis, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    total = array_namespace(x).sum(x, axis=axes, dtype=np.int64)
+    centered = wrap_int32(total - zero_point * count)
+    return centered, count, reducer.reduced_shape(x.shape, axes, keep_dims)
 
 
 @register_op("MEAN")
@@ -118,9 +105,35 @@ class Mean(_Reducer):
             return reduce_axes(np.add, x, axes, dtype=x.dtype) / x.dtype.type(count)
 
     def prepare_integer(self, op, graph):
-        return quantized_mean(self, op, graph)
+        """MEAN as reference_ops::QuantizedMeanOrSum (reduce.h) with PrepareMeanOrSum's
+        multiplier s_in / s_out (double): the int32 sum of the raw inputs, centered by
+        zp_in * n, times the multiplier with 1/n folded in (k = min(floor(log2 n), 32,
+        31 + shift), multiplier = (multiplier << k) / n, shift -= k), plus zp_out, clamped. A
+        shift still above 31 is past TFLite's int32 arithmetic (its results are garbage):
+        refused."""
+        (in_scale, in_zero), (out_scale, out_zero) = in_out_params(op, graph)
+        base_multiplier, base_shift = quantize_multiplier(float(in_scale) / float(out_scale))
+        info = output_info(op, graph)
+        keep_dims = op.attrs.get("keep_dims", False)
+
+        def kernel(inputs):
+            centered, count, shape = centered_sum(self, *inputs, in_zero, keep_dims)
+            if count == 0:
+                return [np.zeros(shape, info.dtype)]
+            k = min(count.bit_length() - 1, 32, 31 + base_shift)
+            multiplier, shift = (base_multiplier << k) // count, base_shift - k
+            if shift > 31:
+                raise scale_error(op, graph, f"its rescale by 2**{shift} (over {count} "
+                                             "values) is beyond TFLite's int32 fixed-point "
+                                             "arithmetic")
+            out = multiply_by_quantized_multiplier(centered, multiplier, shift) + out_zero
+            xp = array_namespace(out)
+            return [xp.clip(out, info.min, info.max).astype(info.dtype).reshape(shape)]
+
+        return traceable(kernel)
 
     def run_jax(self, attrs, x, axis):
+        """jax.numpy's mean, as `_Reducer.run_jax`; integers as `reduce` divides them."""
         import jax.numpy as jnp
 
         axes, keep_dims = normalize_axes(axis, x.ndim), attrs.get("keep_dims", False)
@@ -145,12 +158,33 @@ class Sum(_Reducer):
         return {"dtype": x.dtype}
 
     def prepare_integer(self, op, graph):
-        return sum_kernel(self, op, graph)
+        """SUM of 8-bit values as LiteRT computes it (reduce.cc EvalSum, QuantizedMeanOrSum
+        with compute_sum), whether or not the output shares the input's parameters: the int32
+        sum of the raw values, centered by ``zp_in * n``, times PrepareMeanOrSum's multiplier
+        ``s_in / s_out`` (double), plus zp_out, clamped (saturating, never wrapping).
+
+        LiteRT 2.3's BUILTIN_REF SUM reads int8 tensors as uint8 (its results equal this
+        arithmetic on the bytes reinterpreted, clamped to [0, 255]): a LiteRT bug, not
+        followed here; int8 results equal LiteRT's default kernel but for rare one-step
+        differences (seen with an output scale exactly 16 times the input's), uint8 results
+        its reference kernel."""
+        (s_in, z_in), (s_out, z_out) = in_out_params(op, graph)
+        multiplier, shift = rescale_multiplier(op, graph, float(s_in) / float(s_out))
+        info = output_info(op, graph)
+        keep_dims = op.attrs.get("keep_dims", False)
+
+        def kernel(inputs):
+            centered, _, shape = centered_sum(self, *inputs, z_in, keep_dims)
+            out = requantize(centered, multiplier, shift, z_out, info.min, info.max,
+                             info.dtype)
+            return [out.reshape(shape)]
+
+        return traceable(kernel)
 
 
 @register_op("REDUCE_MAX")
 class ReduceMax(_Reducer):
-    moves_data = True
+    quant = SameAsInput()
     jax_reduction = "max"
 
     def reduce(self, x, axes):
@@ -166,7 +200,7 @@ class ReduceMax(_Reducer):
 @register_op("ARG_MAX")
 class ArgMax(OpDef):
     static_inputs = (1,)
-    moves_data = True
+    quant = Calibrated(moves_data=True)  # its output is an index
     options = Options("ArgMaxOptions", output_type=TensorTypeName)
 
     def run_float(self, attrs, x, axis):
@@ -174,8 +208,6 @@ class ArgMax(OpDef):
         dtype = index_dtype(attrs.get("output_type", "INT64"), self.name)
         axis = normalize_axis(int_list(axis)[0], x.ndim)
         return array_namespace(x).argmax(x, axis=axis).astype(dtype)
-
-    run_jax = run_float  # NumPy or jax arrays
 
     def version(self, op, graph):
         return dtype_version(input_tensor(op, graph).dtype, {np.bool_: 3, np.int8: 2})

@@ -5,11 +5,18 @@ An op definition holds everything about that op (DESIGN.md "One op, one place"):
   and writer (`edgeport.ops.options`);
 - ``shape``: the output shape rule (optional; without one, shapes come from running the kernel
   on placeholder inputs, which is exact and cheap for data-movement ops);
-- ``run_float``: the NumPy reference kernel;
-- ``run_jax``: the jax kernel, where it has one (`edgeport.runtime.backends.jax`);
+- ``run_float``: the reference kernel, written once for NumPy and jax arrays
+  (`array_namespace`), which is what the jax backend traces (``run_jax``'s default);
+- ``run_jax``: overridden only for a jax fast path (each says why), and ``traces = False``
+  marks the ops whose float kernel cannot be traced;
+- ``quant``: how the int8 quantizer treats its tensors (`edgeport.ops.quant_rules`), read by
+  PTQ and QAT; it also says whether the float kernel runs on integers as is (``moves_data``);
+- ``fusable_activations``: the activation ops that fusion folds into it (passes.fusion);
+- ``cost``: its estimated work, by which placement balances pipeline stages;
 - ``version``: the minimal .tflite op version for the tensors in use
   (tensorflow/lite/tools/versioning/op_version.cc).
-Fused activations are applied here, once, for every op whose options carry one.
+Fused activations are applied here, once, for every op whose options carry one
+(`edgeport.ops.activations`).
 
 An integer kernel whose arithmetic takes NumPy and jax arrays alike (`array_namespace`) is
 marked `traceable`: the jax backend then traces the very kernel the NumPy interpreter runs.
@@ -25,7 +32,10 @@ import numpy as np
 from ..errors import UnsupportedOpError
 from ..arrays import array_namespace
 from ..graph import Graph, Op, QuantParams
+from .activations import apply_activation
+from .affine import QUANTIZED_TYPES, dequantize
 from .options import Options
+from .quant_rules import Calibrated, QuantRule
 
 Kernel = Callable[[Sequence[np.ndarray]], list]
 
@@ -53,10 +63,25 @@ class OpDef:
     static_inputs: tuple[int, ...] = ()
     # Whether the kernels sum integer inputs in int64 (MEAN): jax then needs its 64-bit types.
     int64_accumulator: bool = False
+    # How the int8 quantizer treats its tensors (`quant_rules`; calibrated by default).
+    quant: QuantRule = Calibrated()
+    # The activation ops (`activations.FUSABLE`) that fusion may fold into this op's
+    # fused_activation_function when they alone read its output.
+    fusable_activations: frozenset[str] = frozenset()
+    # Whether ``run_jax`` traces. False for the ops whose kernel `prepare` binds from their
+    # tensors' metadata (QUANTIZE, DEQUANTIZE, DENSIFY): the jax backend runs that prepared
+    # kernel where it is `traceable`, else the op runs on NumPy.
+    traces: bool = True
 
     def run_float(self, attrs: dict, *inputs: np.ndarray):
-        """The NumPy reference kernel: returns one array, or a tuple for several outputs."""
+        """The reference kernel: returns one array, or a tuple for several outputs. Written
+        for NumPy and jax arrays alike (`array_namespace`) unless ``run_jax`` says otherwise."""
         raise NotImplementedError(f"{self.name} has no NumPy kernel")
+
+    def run_jax(self, attrs: dict, *inputs):
+        """The kernel the jax backend traces: ``run_float`` itself. An override is a jax fast
+        path (or a NumPy one that does not trace), and says so."""
+        return self.run_float(attrs, *inputs)
 
     def shape(self, attrs: dict, *inputs: TensorSpec) -> list[tuple[int, ...]] | None:
         """Output shapes from input specs, or None to infer them by running the kernel."""
@@ -78,7 +103,8 @@ class OpDef:
 
     def kernel_for(self, *arrays):
         """``run_float`` for NumPy arrays, ``run_jax`` for jax ones: what an integer kernel
-        built on the float kernel calls, in either backend."""
+        built on the float kernel calls, in either backend (the two differ where an op has a
+        fast path)."""
         return self.run_float if array_namespace(*arrays) is np else self.run_jax
 
     # -- used by the interpreter and shape inference -------------------------------------
@@ -96,9 +122,22 @@ class OpDef:
             outputs[0] = apply_activation(out, activation, self.name, in_place=owned)
         return outputs
 
-    # An op whose float kernel only moves, copies or selects elements: it runs as it is on
-    # quantized integers (whose input and output share their quantization parameters).
-    moves_data: bool = False
+    @property
+    def moves_data(self) -> bool:
+        """Whether the float kernel only moves, copies or selects elements, so that it runs as
+        it is on quantized integers (its rule puts input and output on one grid)."""
+        return self.quant.moves_data
+
+    def cost(self, op: Op, shapes: dict) -> float:
+        """Estimated work of ``op`` from its tensors' ``shapes``: its output elements times
+        `macs_per_output` (good enough to balance pipeline stages)."""
+        out = float(np.prod(shapes.get(op.outputs[0], ()), dtype=np.float64)) if op.outputs \
+            else 0.0
+        return out * self.macs_per_output(op, shapes)
+
+    def macs_per_output(self, op: Op, shapes: dict) -> int:
+        """Multiply-adds per output element (1: elementwise and data-movement ops)."""
+        return 1
 
     def prepare(self, op: Op, graph: Graph) -> Kernel:
         """A callable running this op on its input arrays, bound to the op's attributes.
@@ -142,8 +181,6 @@ class OpDef:
         here, and the float kernel runs. TFLite's hybrid kernels instead quantize each input
         row on the fly and multiply in int8, so results differ from LiteRT's by that rounding
         (about 1e-2 relative); this path is the exact float value of the stored weights."""
-        from .quantize import dequantize
-
         constants = {i: dequantize(graph.tensors[name].data, graph.tensors[name].quant)
                      for i, name in enumerate(op.inputs)
                      if name is not None and _is_quantized(graph, name)
@@ -163,12 +200,9 @@ def is_traceable(kernel: Kernel) -> bool:
     return getattr(kernel, "traceable", False)
 
 
-QUANTIZED_DTYPES = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
-
-
 def _is_quantized(graph: Graph, name: str | None) -> bool:
     tensor = None if name is None else graph.tensors[name]
-    return tensor is not None and tensor.quant is not None and tensor.dtype in QUANTIZED_DTYPES
+    return tensor is not None and tensor.quant is not None and tensor.dtype in QUANTIZED_TYPES
 
 
 def is_integer_op(op: Op, graph: Graph) -> bool:
@@ -195,24 +229,6 @@ def _memory_of(array: np.ndarray):
     while isinstance(array.base, np.ndarray):
         array = array.base
     return array
-
-
-def apply_activation(x: np.ndarray, name: str, op_name: str = "",
-                     in_place: bool = False) -> np.ndarray:
-    """A TFLite fused activation (ActivationFunctionType) applied to a float result; with
-    ``in_place`` it overwrites ``x``."""
-    out = x if in_place else None
-    if name == "RELU":
-        return np.maximum(x, 0, out=out, dtype=x.dtype)
-    if name == "RELU6":
-        return np.clip(x, 0, 6, out=out if out is not None else np.empty_like(x))
-    if name == "RELU_N1_TO_1":
-        return np.clip(x, -1, 1, out=out if out is not None else np.empty_like(x))
-    if name == "TANH":
-        return np.tanh(x, out=out)
-    if name == "SIGN_BIT":
-        return np.signbit(x).astype(x.dtype)
-    raise UnsupportedOpError(f"{op_name}: unknown fused activation {name!r}")
 
 
 OPS: dict[str, OpDef] = {}

@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import UnsupportedOpError
 from ..arrays import array_namespace
 from .options import IntList, Options, TensorTypeName
+from .quant_rules import SameAsInput, Unquantized
 from .registry import OpDef, register_op, traceable
 
 
@@ -74,7 +75,7 @@ def resolve_shape(new_shape, size: int) -> tuple[int, ...]:
 @register_op("RESHAPE")
 class Reshape(OpDef):
     static_inputs = (1,)
-    moves_data = True
+    quant = SameAsInput()
     options = Options("ReshapeOptions", new_shape=IntList)
 
     def target(self, attrs, shape):
@@ -87,8 +88,6 @@ class Reshape(OpDef):
 
     def run_float(self, attrs, x, shape=None):
         return x.reshape(resolve_shape(self.target(attrs, shape), x.size))
-
-    run_jax = run_float  # only array methods, which jax arrays have too
 
     def shape(self, attrs, x, shape=None):
         if shape is None or shape.value is not None:
@@ -107,7 +106,7 @@ class Reshape(OpDef):
 
 @register_op("SQUEEZE")
 class Squeeze(OpDef):
-    moves_data = True
+    quant = SameAsInput()
     options = Options("SqueezeOptions", squeeze_dims=IntList)
 
     def run_float(self, attrs, x):
@@ -117,32 +116,26 @@ class Squeeze(OpDef):
             return xp.squeeze(x)
         return xp.squeeze(x, axis=normalize_axes(dims, x.ndim))
 
-    run_jax = run_float  # written for NumPy and jax arrays, as the kernels below
-
 
 @register_op("EXPAND_DIMS")
 class ExpandDims(OpDef):
     static_inputs = (1,)
-    moves_data = True
+    quant = SameAsInput()
     options = Options("ExpandDimsOptions")
 
     def run_float(self, attrs, x, axis):
         # A negative axis counts from the end of the output: axis + rank + 1.
         return array_namespace(x).expand_dims(x, normalize_axis(int_list(axis)[0], x.ndim + 1))
 
-    run_jax = run_float
-
 
 @register_op("TRANSPOSE")
 class Transpose(OpDef):
     static_inputs = (1,)
-    moves_data = True
+    quant = SameAsInput()
     options = Options("TransposeOptions")
 
     def run_float(self, attrs, x, perm):
         return x.transpose([normalize_axis(p, x.ndim) for p in int_list(perm)])
-
-    run_jax = run_float
 
     def shape(self, attrs, x, perm):
         if perm.value is not None:
@@ -162,13 +155,11 @@ class Transpose(OpDef):
 
 @register_op("SHAPE")
 class Shape(OpDef):
-    moves_data = True
+    quant = Unquantized(moves_data=True)  # a shape query; on integers as they are
     options = Options("ShapeOptions", out_type=TensorTypeName)
 
     def run_float(self, attrs, x):
         return np.array(x.shape, dtype=index_dtype(attrs.get("out_type", "INT32"), self.name))
-
-    run_jax = run_float  # a constant of the traced shape
 
     def value(self, attrs, x):
         """Known once the input's shape is: SHAPE -> ... -> RESHAPE chains fold at load."""
@@ -181,6 +172,7 @@ class Cast(OpDef):
     as C's static_cast: float -> int truncates toward zero, x -> bool is x != 0."""
 
     options = Options("CastOptions", in_data_type=TensorTypeName, out_data_type=TensorTypeName)
+    quant = Unquantized()
 
     def prepare(self, op, graph):
         dtype = graph.tensors[op.outputs[0]].dtype

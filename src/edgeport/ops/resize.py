@@ -12,12 +12,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..arrays import array_namespace
 from ..errors import GraphError
+from ..fixedpoint import round_half_away, truncating_divide
 from . import compiled
 from .options import Bool, Options
-from ..fixedpoint import round_half_away
-from .quantized_kernels import resize_bilinear_kernel
-from .registry import OpDef, register_op
+from .quant_rules import SameAsInput
+from .registry import OpDef, register_op, traceable
 
 # Bytes of output RESIZE_BILINEAR computes at a time: a block and its scratch fit in L2.
 CACHE_BLOCK_BYTES = 256 * 1024
@@ -63,6 +64,7 @@ class Resize(OpDef):
 @register_op("RESIZE_BILINEAR")
 class ResizeBilinear(Resize):
     options = Options("ResizeBilinearOptions", align_corners=Bool, half_pixel_centers=Bool)
+    quant = SameAsInput(moves_data=False)
 
     def run_float(self, attrs, x, size):
         y0, y1, x0, x1, dy, dx = bilinear_taps(attrs, x.shape, size)
@@ -98,10 +100,44 @@ class ResizeBilinear(Resize):
         return out.reshape(x.shape[0], dy.shape[0], dx.shape[1], x.shape[3])
 
     def prepare_integer(self, op, graph):
-        return resize_bilinear_kernel(self, op, graph)
+        """RESIZE_BILINEAR on quantized values (resize_bilinear.cc, BUILTIN_REF). int8/int16:
+        ResizeBilinearInteger, the four taps weighted in 1/1024 steps and summed in int64
+        (``2**20`` per unit), rounded half away from zero by ``(v +- 2**19) / 2**20`` in C
+        division, cast to the type without clamping. uint8: the float reference template on
+        the raw values (the float kernel, float32), rounded by TfLiteRound. Input and output
+        share their quantization parameters. The integer form is traceable; the uint8 one
+        runs on NumPy (jax's float resize may round differently)."""
+        attrs = op.attrs
+        dtype = graph.tensors[op.outputs[0]].dtype
+        if dtype == np.uint8:
+            def float_resize(inputs):
+                x, size = inputs
+                return [round_half_away(self.run_float(attrs, x.astype(np.float32), size))
+                        .astype(np.uint8)]
+
+            return float_resize
+        align = attrs.get("align_corners", False)
+        half_pixel = attrs.get("half_pixel_centers", False)
+
+        def kernel(inputs):
+            x, size = inputs
+            height, width = output_size(size)
+            y0, y1, wy = bilinear_10(x.shape[1], height, align, half_pixel)
+            x0, x1, wx = bilinear_10(x.shape[2], width, align, half_pixel)
+            wy, wx = wy[None, :, None, None], wx[None, None, :, None]
+            top, bottom = x.astype(np.int64)[:, y0], x.astype(np.int64)[:, y1]
+            one = 1 << 10
+            total = (top[:, :, x0] * (one - wy) * (one - wx) + bottom[:, :, x0] * wy * (one - wx)
+                     + top[:, :, x1] * (one - wy) * wx + bottom[:, :, x1] * wy * wx)
+            nudge = array_namespace(total).where(total > 0, 1 << 19, -(1 << 19))
+            rounded = truncating_divide(total + nudge, 1 << 20)
+            return [rounded.astype(dtype)]  # static_cast: wraps, no clamp
+
+        return traceable(kernel)
 
     def run_jax(self, attrs, x, size):
-        # run_float's coordinates (static) and float expression, as one jax expression.
+        # run_float's coordinates (static) and float expression, as one jax expression (its
+        # blocked, in-place NumPy form does not trace).
         y0, y1, x0, x1, dy, dx = bilinear_taps(attrs, x.shape, size)
         top, bottom = x[:, y0], x[:, y1]
         return (top[:, :, x0] * (1 - dy) * (1 - dx) + bottom[:, :, x0] * dy * (1 - dx)
@@ -120,6 +156,23 @@ def bilinear_taps(attrs: dict, x_shape, size):
     dy = (y - y0.astype(np.float32))[:, None, None]
     dx = (xs - x0.astype(np.float32))[None, :, None]
     return y0, y1, x0, x1, dy, dx
+
+
+def bilinear_10(in_size: int, out_size: int, align_corners: bool, half_pixel: bool):
+    """reference_ops::ResizeBilinearInteger's coordinates in 1/1024 steps: the rounded scale
+    ``(1024 * in + out / 2) / out`` (``in - 1`` and ``out - 1`` when corners are aligned), the
+    source coordinate ``i * scale`` (half-pixel: ``+ scale / 2 - 512``), its neighbours
+    ``max(c / 1024, 0)`` and ``min((c + 1023) / 1024, in - 1)`` in C division, and the upper
+    neighbour's weight ``c - 1024 * lower`` (negative near a half-pixel border)."""
+    if align_corners and out_size > 1:
+        scale = ((1 << 10) * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    else:
+        scale = ((1 << 10) * in_size + out_size // 2) // out_size
+    index = np.arange(out_size, dtype=np.int64)
+    coordinate = index * scale + (scale // 2 - (1 << 9) if half_pixel else 0)
+    lower = np.maximum(truncating_divide(coordinate, 1 << 10), 0)
+    upper = np.minimum(truncating_divide(coordinate + (1 << 10) - 1, 1 << 10), in_size - 1)
+    return lower, upper, coordinate - (1 << 10) * lower
 
 
 @lru_cache(maxsize=256)
@@ -141,7 +194,7 @@ def bilinear_coordinates(in_size: int, out_size: int, align_corners: bool, half_
 
 @register_op("RESIZE_NEAREST_NEIGHBOR")
 class ResizeNearestNeighbor(Resize):
-    moves_data = True
+    quant = SameAsInput()
     options = Options("ResizeNearestNeighborOptions", align_corners=Bool,
                       half_pixel_centers=Bool)
     version_3_options = ("half_pixel_centers", "align_corners")
@@ -153,8 +206,6 @@ class ResizeNearestNeighbor(Resize):
         rows = nearest_indices(x.shape[1], height, align, half_pixel)
         cols = nearest_indices(x.shape[2], width, align, half_pixel)
         return x[:, rows][:, :, cols]
-
-    run_jax = run_float  # indexing, which jax arrays have too
 
 
 @lru_cache(maxsize=256)

@@ -1,13 +1,12 @@
-"""Data-movement ops that select or join parts of tensors: STRIDED_SLICE, SLICE, GATHER,
-SPLIT, SPLIT_V, PACK, UNPACK and CONCATENATION. They work on any dtype (float, int, bool)."""
+"""Data-movement ops that select parts of tensors: STRIDED_SLICE, SLICE and GATHER (joining.py
+splits and joins them). They work on any dtype (float, int, bool)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..arrays import array_namespace
-from .options import Activation, Bool, Int, Options
-from .quantized_kernels import concatenation_kernel
+from .options import Bool, Int, Options
+from .quant_rules import SameAsInput
 from .registry import OpDef, register_op
 from .reshape import dtype_version, input_tensor, int_list, normalize_axis
 
@@ -88,7 +87,7 @@ def _axis_range(attrs, j, size, start, stop, stride) -> np.ndarray:
 @register_op("STRIDED_SLICE")
 class StridedSlice(OpDef):
     static_inputs = (1, 2, 3)
-    moves_data = True
+    quant = SameAsInput()
     options = Options("StridedSliceOptions", begin_mask=Int, end_mask=Int, ellipsis_mask=Int,
                       new_axis_mask=Int, shrink_axis_mask=Int, offset=Bool)
 
@@ -96,8 +95,6 @@ class StridedSlice(OpDef):
         eff_shape, ranges, shrink = strided_slice_plan(attrs, x.shape, begin, end, strides)
         out = x.reshape(eff_shape)[np.ix_(*ranges)]
         return out.reshape([n for n, s in zip(out.shape, shrink) if not s])
-
-    run_jax = run_float  # only array methods (indexing with np.ix_ is a gather in jax)
 
     def shape(self, attrs, x, begin, end, strides):
         if all(s.value is not None for s in (begin, end, strides)):
@@ -125,7 +122,7 @@ class StridedSlice(OpDef):
 @register_op("SLICE")
 class Slice(OpDef):
     static_inputs = (1, 2)
-    moves_data = True
+    quant = SameAsInput()
     options = Options("SliceOptions")
 
     def run_float(self, attrs, x, begin, size):
@@ -133,8 +130,6 @@ class Slice(OpDef):
         index = tuple(slice(b, None if s == -1 else b + s)
                       for b, s in zip(int_list(begin), int_list(size)))
         return x[index]
-
-    run_jax = run_float  # indexing, which jax arrays have too
 
     def shape(self, attrs, x, begin, size):
         if begin.value is not None and size.value is not None:
@@ -154,13 +149,14 @@ class Slice(OpDef):
 
 @register_op("GATHER")
 class Gather(OpDef):
-    moves_data = True
+    quant = SameAsInput()
     options = Options("GatherOptions", axis=Int, batch_dims=Int)
 
     def run_float(self, attrs, params, indices):
         """out[b.., o.., i.., n..] = params[b.., o.., indices[b.., i..], n..] where the first
         batch_dims axes of params and indices are shared (negative values count from the
-        end, batch_dims from the end of indices)."""
+        end, batch_dims from the end of indices). Traced, a compiled gather cannot raise, so
+        jax clamps an index out of range where NumPy refuses it."""
         batch = attrs.get("batch_dims", 0)
         batch = batch + indices.ndim if batch < 0 else batch
         axis = normalize_axis(attrs.get("axis", 0), params.ndim)
@@ -172,10 +168,6 @@ class Gather(OpDef):
                 idx[:, None, :]]
         return out.reshape(params.shape[:axis] + indices.shape[batch:] + params.shape[axis + 1:])
 
-    # Indexing works on jax arrays too; but a compiled gather cannot raise, so jax clamps an
-    # index out of range where NumPy refuses it.
-    run_jax = run_float
-
     def version(self, op, graph):
         params, indices = input_tensor(op, graph, 0), input_tensor(op, graph, 1)
         if indices.dtype == np.int16:
@@ -183,105 +175,3 @@ class Gather(OpDef):
         if op.attrs.get("batch_dims", 0) != 0:
             return 5
         return dtype_version(params.dtype, {np.int16: 4, np.bool_: 3, np.int8: 2})
-
-
-@register_op("SPLIT")
-class Split(OpDef):
-    static_inputs = (0,)
-    moves_data = True
-    options = Options("SplitOptions", num_splits=Int)
-
-    def run_float(self, attrs, axis, x):
-        return tuple(array_namespace(x).split(x, attrs["num_splits"],
-                                              normalize_axis(int_list(axis)[0], x.ndim)))
-
-    run_jax = run_float
-
-    def version(self, op, graph):
-        # The data is input 1 (input 0 is the axis).
-        return dtype_version(input_tensor(op, graph, 1).dtype,
-                             {np.int16: 4, np.int32: 3, np.int8: 2})
-
-
-@register_op("SPLIT_V")
-class SplitV(OpDef):
-    static_inputs = (1, 2)
-    moves_data = True
-    options = Options("SplitVOptions", num_splits=Int)
-
-    def run_float(self, attrs, x, size_splits, axis):
-        axis = normalize_axis(int_list(axis)[0], x.ndim)
-        sizes = int_list(size_splits)
-        if -1 in sizes:  # one size may be -1: whatever the others leave
-            sizes[sizes.index(-1)] = x.shape[axis] - (sum(sizes) + 1)
-        return tuple(array_namespace(x).split(x, np.cumsum(sizes)[:-1].tolist(), axis))
-
-    run_jax = run_float
-
-    def shape(self, attrs, x, size_splits, axis):
-        if size_splits.value is not None and axis.value is not None:
-            return None
-        # Runtime sizes or axis: a placeholder guess of equal parts along the known axis.
-        n = attrs["num_splits"]
-        a = normalize_axis(int_list(axis.value)[0], len(x.shape)) if axis.value is not None else 0
-        parts = np.diff(np.linspace(0, x.shape[a], n + 1).astype(int))
-        return [x.shape[:a] + (int(p),) + x.shape[a + 1:] for p in parts]
-
-    def version(self, op, graph):
-        return dtype_version(input_tensor(op, graph).dtype, {np.int8: 2})
-
-
-@register_op("PACK")
-class Pack(OpDef):
-    moves_data = True
-    options = Options("PackOptions", values_count=Int, axis=Int)
-
-    def run_float(self, attrs, *values):
-        xp = array_namespace(*values)
-        return xp.stack(values, normalize_axis(attrs.get("axis", 0), values[0].ndim + 1))
-
-    run_jax = run_float
-
-    def version(self, op, graph):
-        return dtype_version(input_tensor(op, graph).dtype,
-                             {np.int8: 2, np.int16: 3, np.uint32: 4})
-
-
-@register_op("UNPACK")
-class Unpack(OpDef):
-    moves_data = True
-    options = Options("UnpackOptions", num=Int, axis=Int)
-
-    def run_float(self, attrs, x):
-        axis = normalize_axis(attrs.get("axis", 0), x.ndim)
-        return tuple(array_namespace(x).moveaxis(x, axis, 0))
-
-    run_jax = run_float
-
-    def version(self, op, graph):
-        return dtype_version(input_tensor(op, graph).dtype,
-                             {np.int8: 2, np.uint8: 2, np.bool_: 3, np.int16: 4})
-
-
-@register_op("CONCATENATION")
-class Concatenation(OpDef):
-    # Quantized int8/int16 inputs must share the output's scale and zero point (concatenation.cc
-    # Prepare refuses others), so the integers are concatenated as they are; uint8 inputs are
-    # requantized to the output's (quantized_kernels.concatenation_kernel).
-    moves_data = True
-    options = Options("ConcatenationOptions", axis=Int, fused_activation_function=Activation)
-
-    def run_float(self, attrs, *values):
-        return np.concatenate(values, normalize_axis(attrs.get("axis", 0), values[0].ndim))
-
-    def prepare_integer(self, op, graph):
-        return concatenation_kernel(self, op, graph)
-
-    def run_jax(self, attrs, *values):
-        import jax.numpy as jnp
-
-        return jnp.concatenate(values, normalize_axis(attrs.get("axis", 0), values[0].ndim))
-
-    def version(self, op, graph):
-        return dtype_version(input_tensor(op, graph).dtype,
-                             {np.uint32: 4, np.int16: 3, np.int8: 2})

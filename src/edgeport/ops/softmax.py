@@ -10,13 +10,13 @@ import numpy as np
 
 from ..arrays import array_namespace
 from ..fixedpoint import (calculate_input_radius, count_leading_zeros32,
-                          exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1,
-                          quantize_multiplier,
-                          rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
-                          wrap_int32)
+                          exp_on_negative_values, inv_sqrt_multiplier,
+                          multiply_by_quantized_multiplier, one_over_one_plus_x_for_x_in_0_1,
+                          quantize_multiplier, rounding_divide_by_pot,
+                          saturating_rounding_doubling_high_mul, wrap_int32)
 from .options import Activation, Float, Options
-from .quantized import scale_error, scale_zero
-from .quantized_kernels import l2_normalization_kernel
+from .quant_rules import Fixed
+from .quantized import output_info, scale_error, scale_zero
 from .registry import OpDef, register_op, traceable
 
 # reference_ops::L2Normalization divides by max(||x||, epsilon) so that zero rows stay zero.
@@ -33,13 +33,14 @@ class LastAxisOp(OpDef):
 @register_op("SOFTMAX")
 class Softmax(LastAxisOp):
     options = Options("SoftmaxOptions", beta=Float)
+    quant = Fixed(1 / 256, -128)
 
     def run_float(self, attrs, x):
         # reference_ops::Softmax: exp((x - max) * beta) / sum. Subtracting the max keeps the
         # exponents <= 0 for beta >= 0; for a negative beta the min does the same.
         beta = x.dtype.type(attrs["beta"])
         shift = x.max(axis=-1, keepdims=True) if beta >= 0 else x.min(axis=-1, keepdims=True)
-        e = np.exp((x - shift) * beta)
+        e = array_namespace(x).exp((x - shift) * beta)
         return e / e.sum(axis=-1, keepdims=True)
 
     def prepare_integer(self, op, graph):
@@ -89,14 +90,6 @@ class Softmax(LastAxisOp):
             scale = np.nextafter(scale, np.float32(np.inf))
         return float(scale)
 
-    def run_jax(self, attrs, x):
-        import jax.numpy as jnp
-
-        beta = x.dtype.type(attrs["beta"])
-        shift = x.max(axis=-1, keepdims=True) if beta >= 0 else x.min(axis=-1, keepdims=True)
-        e = jnp.exp((x - shift) * beta)
-        return e / e.sum(axis=-1, keepdims=True)
-
 
 def _diff_multiplier(op, in_scale: float) -> float:
     """SOFTMAX's real rescale of input differences into Q5.26, ``beta * s_in * 2**26``, in
@@ -107,6 +100,7 @@ def _diff_multiplier(op, in_scale: float) -> float:
 @register_op("LOG_SOFTMAX")
 class LogSoftmax(LastAxisOp):
     options = Options("LogSoftmaxOptions")
+    quant = Fixed(16 / 256, 127)
 
     def run_float(self, attrs, x):
         # reference_ops::LogSoftmax: (x - max) - log(sum(exp(x - max))).
@@ -114,22 +108,38 @@ class LogSoftmax(LastAxisOp):
         shifted = x - x.max(axis=-1, keepdims=True)
         return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
 
-    run_jax = run_float  # NumPy or jax arrays
-
 
 @register_op("L2_NORMALIZATION")
 class L2Normalization(LastAxisOp):
     options = Options("L2NormOptions", fused_activation_function=Activation)
+    quant = Fixed(1 / 128, 0)
 
     def run_float(self, attrs, x):
         xp = array_namespace(x)
         norm = xp.sqrt((x * x).sum(axis=-1, keepdims=True))
         return x / xp.maximum(norm, L2_NORM_EPSILON)
 
-    run_jax = run_float  # NumPy or jax arrays
-
     def prepare_integer(self, op, graph):
-        return l2_normalization_kernel(op, graph)
+        """L2_NORMALIZATION on 8-bit values (l2norm.cc; output scale 1/128, zero point 0 for
+        int8, 128 for uint8): per row the int32 sum of squared centered inputs, its inverse
+        square root (`inv_sqrt_multiplier`), then int8 (reference_integer_ops::
+        L2Normalization) ``MultiplyByQuantizedMultiplier(d, inv, shift + 7)`` clamped, or
+        uint8 (reference_ops::L2Normalization) ``128 + MultiplyByQuantizedMultiplier(128 d,
+        inv, shift)`` clamped."""
+        _, z_in = scale_zero(op, graph, op.inputs[0])
+        info = output_info(op, graph)
+        unsigned = info.min == 0
+
+        def kernel(inputs):
+            d = inputs[0].astype(np.int64) - z_in
+            inv, shift = inv_sqrt_multiplier(wrap_int32((d * d).sum(axis=-1, keepdims=True)))
+            if unsigned:
+                out = 128 + multiply_by_quantized_multiplier(128 * d, inv, shift)
+            else:
+                out = multiply_by_quantized_multiplier(d, inv, shift + 7)
+            return [np.clip(out, info.min, info.max).astype(info.dtype)]
+
+        return kernel
 
     def version(self, op, graph):
         return 2 if graph.tensors[op.inputs[0]].dtype == np.int8 else 1

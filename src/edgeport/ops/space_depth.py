@@ -13,11 +13,15 @@ import numpy as np
 
 from ..errors import GraphError
 from .options import Int, Options
+from .quant_rules import SameAsInput
 from .registry import OpDef, register_op
 
 
 class BlockOp(OpDef):
-    """Version 2 for int8 tensors, else 1 (op_version.cc)."""
+    """Pure data movement, on the input's grid when quantized; version 2 for int8 tensors,
+    else 1 (op_version.cc)."""
+
+    quant = SameAsInput()
 
     def version(self, op, graph):
         return 2 if graph.tensors[op.inputs[0]].dtype == np.int8 else 1
@@ -30,7 +34,6 @@ def check_divisible(op_name: str, what: str, size: int, divisor: int) -> None:
 
 @register_op("DEPTH_TO_SPACE")
 class DepthToSpace(BlockOp):
-    moves_data = True
     options = Options("DepthToSpaceOptions", block_size=Int)
 
     def run_float(self, attrs, x):
@@ -41,12 +44,9 @@ class DepthToSpace(BlockOp):
         # (n, h, row i, w, column j, c): output pixel (h * block + i, w * block + j).
         return blocks.transpose(0, 1, 3, 2, 4, 5).reshape(n, h * block, w * block, -1)
 
-    run_jax = run_float  # only array methods, which jax arrays have too
-
 
 @register_op("SPACE_TO_DEPTH")
 class SpaceToDepth(BlockOp):
-    moves_data = True
     options = Options("SpaceToDepthOptions", block_size=Int)
 
     def run_float(self, attrs, x):
@@ -57,5 +57,3 @@ class SpaceToDepth(BlockOp):
         blocks = x.reshape(n, h // block, block, w // block, block, c)
         # (n, h, w, row i, column j, c): channel (i * block + j) * c_in + c.
         return blocks.transpose(0, 1, 3, 2, 4, 5).reshape(n, h // block, w // block, -1)
-
-    run_jax = run_float

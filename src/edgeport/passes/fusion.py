@@ -1,58 +1,69 @@
-"""Batch-norm folding and activation fusion, as the official converter does them."""
+"""Batch-norm folding and activation fusion, as the official converter does them. Which ops
+take part is theirs to say: an op's `OpDef.fusable_activations` (the activation ops it
+absorbs) and its `Weighted` quantization rule (where its weights, bias and output channels
+are)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..graph import Graph, Tensor
+from ..ops import get_op
+from ..ops.quant_rules import Weighted
 from .rewrite import merge_into, single_consumer
 
-# Which axis of each op's weights is its output channel (CONV_2D OHWI, DEPTHWISE 1HWO,
-# FULLY_CONNECTED [out, in]).
-OUTPUT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
-FUSABLE_ACTIVATIONS = ("RELU", "RELU6", "RELU_N1_TO_1")
-FUSING_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL")
+
+def _fusable_activations(op) -> frozenset[str]:
+    definition = None if op.is_custom else get_op(op.type)
+    return frozenset() if definition is None else definition.fusable_activations
+
+
+def _batch_norm_target(op) -> Weighted | None:
+    """The `Weighted` rule of an op a batch norm folds into: a weighted sum that fuses the
+    activation after it (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED), else None."""
+    rule = get_op(op.type).quant if _fusable_activations(op) else None
+    return rule if isinstance(rule, Weighted) else None
 
 
 def fold_batch_norms(graph: Graph) -> Graph:
     """Fold a per-channel MUL and/or ADD by constants (what BatchNormalization becomes) into
-    the CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED before it, when that op has constant
-    float weights and bias, no fused activation, and the MUL/ADD is the only reader of its
-    output. Guarantees: outputs unchanged up to float rounding; the folded op keeps its
-    origin; weights shared with other ops are copied, never changed in place."""
+    the CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED before it (`_batch_norm_target`), when
+    that op has constant float weights and bias, no fused activation, and the MUL/ADD is the
+    only reader of its output. Guarantees: outputs unchanged up to float rounding; the folded
+    op keeps its origin; weights shared with other ops are copied, never changed in place."""
     changed = True
     while changed:
         changed = False
         consumers = graph.consumers()
         for op in list(graph.ops):
-            if op.type not in OUTPUT_AXIS or op.attrs.get("fused_activation_function",
-                                                          "NONE") != "NONE":
+            rule = _batch_norm_target(op)
+            if rule is None or op.attrs.get("fused_activation_function", "NONE") != "NONE":
                 continue
             follower = single_consumer(graph, op.outputs[0], consumers)
             if follower is None or follower.type not in ("MUL", "ADD") or \
                     follower.attrs.get("fused_activation_function", "NONE") != "NONE":
                 continue
             factor = _channel_constant(graph, follower, op.outputs[0])
-            weights, bias = (graph.tensors.get(n) if n else None for n in op.inputs[1:3])
+            weights, bias = (graph.tensors.get(n) if n else None
+                             for n in op.inputs[rule.weights:rule.bias + 1])
             if factor is None or weights is None or not weights.is_constant or \
                     weights.dtype != np.float32 or (bias is not None and not bias.is_constant):
                 continue
-            channels = weights.shape[OUTPUT_AXIS[op.type]]
+            channels = weights.shape[rule.axis]
             if factor.size not in (1, channels):
                 continue
             factor = np.broadcast_to(factor, (channels,)).astype(np.float32)
             b = bias.data if bias is not None else np.zeros(channels, np.float32)
             if follower.type == "MUL":
                 shape = [1] * weights.data.ndim
-                shape[OUTPUT_AXIS[op.type]] = channels
+                shape[rule.axis] = channels
                 w = weights.data * factor.reshape(shape)
-                _replace_input(graph, op, 1, w, "folded_kernel")
+                _replace_input(graph, op, rule.weights, w, "folded_kernel")
                 b = b * factor
             else:
                 b = b + factor
-            if len(op.inputs) < 3:
-                op.inputs.append(None)
-            _replace_input(graph, op, 2, b.astype(np.float32), "folded_bias")
+            op.inputs += [None] * (rule.bias + 1 - len(op.inputs))
+            _replace_input(graph, op, rule.bias, b.astype(np.float32), "folded_bias")
             merge_into(graph, op, follower)
             changed = True
             break
@@ -80,16 +91,17 @@ def _replace_input(graph: Graph, op, index: int, value: np.ndarray, suffix: str)
 
 
 def fuse_activations(graph: Graph) -> Graph:
-    """Fuse a RELU / RELU6 / RELU_N1_TO_1 into the CONV_2D, DEPTHWISE_CONV_2D,
-    FULLY_CONNECTED, ADD or MUL whose output only it reads (fused_activation_function).
-    Guarantees: outputs unchanged; the activation's output tensor name is kept."""
+    """Fuse a RELU / RELU6 / RELU_N1_TO_1 into the op whose output only it reads, where that op
+    takes it (`OpDef.fusable_activations`: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
+    MUL), as its fused_activation_function. Guarantees: outputs unchanged; the activation's
+    output tensor name is kept."""
     consumers = graph.consumers()
     for op in list(graph.ops):
-        if op.type not in FUSING_OPS or op.attrs.get("fused_activation_function",
-                                                     "NONE") != "NONE":
+        fusable = _fusable_activations(op)
+        if not fusable or op.attrs.get("fused_activation_function", "NONE") != "NONE":
             continue
         follower = single_consumer(graph, op.outputs[0], consumers)
-        if follower is None or follower.type not in FUSABLE_ACTIVATIONS:
+        if follower is None or follower.type not in fusable:
             continue
         if graph.tensors[op.outputs[0]].dtype != np.float32:
             continue

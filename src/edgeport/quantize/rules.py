@@ -1,15 +1,13 @@
-"""How each op's tensors are quantized (TFLite's 8-bit quantization spec,
-tensorflow/lite/g3doc/performance/quantization_spec.md), and the arithmetic of the parameters.
+"""The arithmetic of int8 quantization parameters (TFLite's 8-bit quantization spec,
+tensorflow/lite/g3doc/performance/quantization_spec.md); which tensors of an op get which is
+the op's own rule (`OpDef.quant`, edgeport.ops.quant_rules), read through `quant_rule`.
 
 - Activations: asymmetric int8 per tensor from a calibrated range, nudged so that the real
   value 0 is exactly representable (GetAsymmetricQuantizationParams).
 - Weights of the weighted-sum ops: symmetric int8 in [-127, 127], zero point 0, per output
-  channel (CONV_2D and TRANSPOSE_CONV axis 0, DEPTHWISE_CONV_2D axis 3, FULLY_CONNECTED axis 0)
-  or per tensor.
+  channel (the `Weighted` rule's axis) or per tensor.
 - Bias: int32, zero point 0, scale ``s_in * s_w[c]`` multiplied in float32.
 - Other constants: asymmetric int8 per tensor from their own range (or the shared parameters).
-- FIXED_OUTPUT ops write fixed parameters; SAME_AS_INPUT ops write their input's; SHARED_ALL
-  ops need every data input and the output on one set of parameters (from the output range).
 """
 
 from __future__ import annotations
@@ -18,45 +16,34 @@ import numpy as np
 
 from ..fixedpoint import round_half_away
 from ..graph import QuantParams
+from ..ops.affine import quantize
+from ..ops.quant_rules import QuantRule, Unquantized, Weighted
 from ..ops.registry import OpDef, get_op
-
-FIXED_OUTPUT = {
-    "LOGISTIC": (1 / 256, -128),
-    "SOFTMAX": (1 / 256, -128),
-    "TANH": (1 / 128, 0),
-    "LOG_SOFTMAX": (16 / 256, 127),
-    "L2_NORMALIZATION": (1 / 128, 0),
-}
-SAME_AS_INPUT = frozenset({
-    "MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE",
-    "STRIDED_SLICE", "SLICE", "GATHER", "GATHER_ND", "SPLIT", "SPLIT_V", "UNPACK",
-    "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "PAD",
-    "PADV2", "MIRROR_PAD", "REDUCE_MAX", "REDUCE_MIN", "BATCH_TO_SPACE_ND",
-    "SPACE_TO_BATCH_ND", "TILE", "BROADCAST_TO", "REVERSE_V2",
-})
-SHARED_ALL = frozenset({"CONCATENATION", "PACK", "MAXIMUM", "MINIMUM"})
-# op type -> (weights input, per-channel axis, bias input, data input)
-WEIGHTED = {
-    "CONV_2D": (1, 0, 2, 0),
-    "DEPTHWISE_CONV_2D": (1, 3, 2, 0),
-    "FULLY_CONNECTED": (1, 0, 2, 0),
-    "TRANSPOSE_CONV": (1, 0, 3, 2),
-}
-# LiteRT's int8 CONV_2D and DEPTHWISE_CONV_2D kernels require a bias input.
-NEEDS_BIAS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D"})
-# Ops that are never rewritten to int8 (type conversions, shape queries).
-NEVER = frozenset({"QUANTIZE", "DEQUANTIZE", "CAST", "DENSIFY", "SHAPE"})
-INTEGER_ACTIVATIONS = frozenset({"NONE", "RELU", "RELU6", "RELU_N1_TO_1"})
 
 INT8_MIN, INT8_MAX = -128, 127
 INT32_LIMIT = 2 ** 31 - 1
+
+
+def quant_rule(op_type: str) -> QuantRule | None:
+    """The quantization rule of ``op_type`` (None for an op edgeport does not define)."""
+    opdef = get_op(op_type)
+    return None if opdef is None else opdef.quant
+
+
+def weighted_inputs(op_type: str) -> tuple:
+    """(weights input, per-channel axis, bias input, data input) of a weighted-sum op, four
+    Nones for any other."""
+    rule = quant_rule(op_type)
+    if not isinstance(rule, Weighted):
+        return None, None, None, None
+    return rule.weights, rule.axis, rule.bias, rule.data
 
 
 def has_integer_kernel(op_type: str) -> bool:
     """Whether edgeport runs ``op_type`` on int8 (it has an integer kernel, or only moves
     data): the ops the quantizer may rewrite. Kernels added later are picked up as they land."""
     opdef = get_op(op_type)
-    if opdef is None or op_type in NEVER:
+    if opdef is None or isinstance(opdef.quant, Unquantized):
         return False
     return opdef.moves_data or type(opdef).prepare_integer is not OpDef.prepare_integer
 
@@ -73,11 +60,6 @@ def activation_params(low: float, high: float, dtype=np.int8) -> QuantParams:
     if np.dtype(dtype) == np.uint8:
         zero += 128
     return QuantParams([scale], [zero])
-
-
-def fixed_params(op_type: str) -> QuantParams:
-    scale, zero = FIXED_OUTPUT[op_type]
-    return QuantParams([np.float32(scale)], [zero])
 
 
 def as_uint8(params: QuantParams) -> QuantParams:
@@ -116,8 +98,6 @@ def bias_int32(b: np.ndarray, in_scale, w_scales: np.ndarray) -> tuple[np.ndarra
 
 def quantize_constant(x: np.ndarray, params: QuantParams, dtype=np.int8) -> np.ndarray:
     """A float constant on the grid of ``params`` (AffineQuantize)."""
-    from ..ops.quantize import quantize
-
     return quantize(np.asarray(x, np.float32), params, np.dtype(dtype))
 
 

@@ -19,10 +19,9 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ..errors import EdgeportError
 from ..graph import Op
+from ..ops import OpDef, get_op
 from .devices import STATE
 
 log = logging.getLogger("edgeport.placement")
@@ -188,16 +187,10 @@ def _matches(key: str, op: Op) -> bool:
 
 # -- cost model and pipeline partition ---------------------------------------------------------
 def op_cost(op: Op, shapes: dict[str, tuple[int, ...]]) -> float:
-    """Estimated work of an op: multiply-adds for convolutions and matrix products, output
-    elements for everything else (good enough to balance pipeline stages)."""
-    out = float(np.prod(shapes.get(op.outputs[0], ()), dtype=np.float64)) if op.outputs else 0.0
-    if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D") and op.inputs[1] in shapes:
-        _, kh, kw, n_in = shapes[op.inputs[1]]
-        return out * kh * kw * (n_in if op.type == "CONV_2D" else 1)
-    if op.type in ("FULLY_CONNECTED", "BATCH_MATMUL", "TRANSPOSE_CONV") and \
-            op.inputs[1] in shapes:
-        return out * shapes[op.inputs[1]][-1]
-    return out
+    """Estimated work of an op (`OpDef.cost`: multiply-adds for convolutions and matrix
+    products, output elements for everything else, custom ops included)."""
+    definition = None if op.is_custom else get_op(op.type)
+    return (definition or OpDef()).cost(op, shapes)
 
 
 def balanced_stages(costs: list[float], n: int) -> list[int]:

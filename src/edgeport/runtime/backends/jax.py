@@ -26,6 +26,7 @@ import numpy as np
 from ...errors import EdgeportError, GraphError, InterpreterStateError
 from ...graph import Graph
 from ...ops import get_op
+from ...ops.activations import apply_activation
 from ...ops.registry import is_integer_op, is_traceable
 from ..executor import GraphExecutor, Step
 from ..placement import Copy, PlacementReport, canonical_device, place_ops
@@ -49,14 +50,14 @@ class Segment:
 def has_jax_kernel(op, graph: Graph, kernel, constants) -> bool:
     """Whether the op can run in jax: its static inputs are among ``constants``, and its
     prepared ``kernel`` is traceable (quantized ops, float16 DEQUANTIZE), or it is a float
-    builtin with ``run_jax`` (hybrid ops, with quantized weights, stay on NumPy)."""
+    builtin whose ``run_jax`` traces (hybrid ops, with quantized weights, stay on NumPy)."""
     definition = None if op.is_custom else get_op(op.type)
     if definition is None or any(name not in constants
                                  for name in definition.static_input_names(op)):
         return False
     if is_traceable(kernel):
         return True
-    if is_integer_op(op, graph) or getattr(definition, "run_jax", None) is None:
+    if is_integer_op(op, graph) or not definition.traces:
         return False
     return not any(name is not None and graph.tensors[name].quant is not None
                    and graph.tensors[name].dtype.kind in "iu"
@@ -73,30 +74,13 @@ def needs_64_bits(op, graph: Graph, specs) -> bool:
     ) or (accumulates and specs[op.inputs[0]].dtype.kind in "iu")
 
 
-def jax_activation(x, name: str):
-    """A TFLite fused activation in jax (registry.apply_activation's cases)."""
-    import jax.numpy as jnp
-
-    if name == "RELU":
-        return jnp.maximum(x, 0)
-    if name == "RELU6":
-        return jnp.clip(x, 0, 6)
-    if name == "RELU_N1_TO_1":
-        return jnp.clip(x, -1, 1)
-    if name == "TANH":
-        return jnp.tanh(x)
-    if name == "SIGN_BIT":
-        return jnp.signbit(x).astype(x.dtype)
-    raise GraphError(f"unknown fused activation {name!r}")
-
-
 def run_jax_op(definition, attrs: dict, inputs: list) -> list:
     """`OpDef.run` for jax: the op's jax kernel, then its fused activation."""
     result = definition.run_jax(attrs, *inputs)
     outputs = list(result) if isinstance(result, (tuple, list)) else [result]
     activation = attrs.get("fused_activation_function", "NONE")
     if activation != "NONE":
-        outputs[0] = jax_activation(outputs[0], activation)
+        outputs[0] = apply_activation(outputs[0], activation, definition.name)
     return outputs
 
 

@@ -5,7 +5,7 @@ import json
 
 from edgeport.examples import digits_cnn
 from edgeport.export.tflite import save_tflite
-from edgeport.export.tfjs.commands import add_parsers, parse_quantize
+from edgeport.cli.export_web import add_parser as add_parsers, parse_quantize
 
 
 def parser():

@@ -131,3 +131,21 @@ def test_layers_format_needs_a_keras_model(tmp_path):
     from edgeport.errors import UnsupportedLayerError
     with pytest.raises(UnsupportedLayerError, match="format='graph'"):
         export_web(digits_cnn(), tmp_path / "m", format="layers")
+
+
+UNARY = ["SIN", "EXP", "LOG", "SQRT", "RSQRT", "LOGISTIC", "TANH", "ELU", "RELU", "RELU6"]
+
+
+def test_elementwise_ops_match_edgeport(tmp_path):
+    """Each one-input elementwise rule, one one-op bundle each, in one Node process."""
+    from tests.opmodels import Input, op_graph
+
+    x = np.random.default_rng(2).uniform(0.1, 4.0, (2, 3, 5)).astype(np.float32)
+    graphs = {name: op_graph(name, [Input(x.shape)]) for name in UNARY}
+    for name, graph in graphs.items():
+        export_web(graph, tmp_path / name)
+    results = run_tfjs([(tmp_path / name, [(signature_inputs(tmp_path / name)[0], x)])
+                        for name in UNARY])
+    for name, result in zip(UNARY, results):
+        (want,) = run_edgeport(graphs[name], [x])
+        assert_close(result["outputs"][0], want, what=name)

@@ -19,7 +19,7 @@ from edgeport.export.tfjs import export_web
 from edgeport.frontends.tflite import read_tflite
 from edgeport.graph import Graph, Op, Tensor
 from edgeport.lite import Optimize, TFLiteConverter
-from edgeport.ops.quantize import dequantize, quantize
+from edgeport.ops.affine import dequantize, quantize
 from edgeport.passes.dequantize import dequantize_graph, is_quantized
 from tests.oracles.litert import run_litert
 from tests.quantmodels import QInput, qp, quant_graph

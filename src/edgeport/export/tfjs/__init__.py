@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ... import __version__
 from ...errors import UnsupportedLayerError
+from ...frontends import load, model_format
 from ...graph import Graph
 from ...io import check_folder, write_folder
 from .weights import DEFAULT_SHARD_SIZE, write_weights
@@ -101,9 +102,8 @@ def _convert(model, format: str) -> tuple[dict, list, dict]:
     graph = model if isinstance(model, Graph) else None
     keras_model = None
     if graph is None:
-        if isinstance(model, (str, os.PathLike)) and _is_tflite(model):
-            from ...frontends.tflite import read_tflite
-            graph = read_tflite(model)
+        if isinstance(model, (str, os.PathLike)) and model_format(model) == "tflite":
+            graph = load(model)
         else:
             keras_model = _keras_model(model)
     if keras_model is not None and format in ("auto", "layers"):
@@ -179,14 +179,6 @@ def _dequantization_note(graph: Graph, where: str) -> str | None:
 
 def _io_info(name: str, tensor) -> dict:
     return {"name": name, "shape": [int(d) for d in tensor.shape], "dtype": str(tensor.dtype)}
-
-
-def _is_tflite(path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(8)[4:8] == b"TFL3"
-    except OSError:
-        return str(path).endswith(".tflite")
 
 
 def _keras_model(model):

@@ -9,7 +9,7 @@ The fake quantization is planned on edgeport's own graph from the post-training 
 rules (prepare.py), so the ranges learned in training are exactly those of the exported model.
 """
 
-from .model import QATModel
-from .prepare import load_float_graph, prepare
+from .model import QATModel, prepare
+from .prepare import load_float_graph
 
 __all__ = ["QATModel", "load_float_graph", "prepare"]

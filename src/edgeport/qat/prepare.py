@@ -1,4 +1,6 @@
-"""`prepare`: a trainable, fake-quantized copy of a float model.
+"""What `edgeport.qat.prepare` builds a trainable, fake-quantized copy of a float model from:
+its float graph (`load_float_graph`), the plan of its fake quantization (`plan`) and the jax
+forward pass along that plan (`forward_function`).
 
 The model (a .keras/.h5/.tflite path, a live Keras model, or a `Graph`) becomes edgeport's
 float IR through the converter's passes (batch norms folded into the convolutions, activations
@@ -9,7 +11,7 @@ exported model's arithmetic:
   inputs (where they come from outside int8), their weights (symmetric int8, per channel unless
   ``per_channel=False``), their bias (int32 at s_in * s_w) and their outputs;
 - an output is on its own learned range, the spec's fixed grid (SOFTMAX, LOGISTIC, TANH ...),
-  its input's grid (SAME_AS_INPUT: pools, reshapes, pads), or, for SHARED_ALL ops
+  its input's grid (`SameAsInput`: pools, reshapes, pads), or, for `Shared` ops
   (CONCATENATION ...), the output's range, to which every input is requantized;
 - ops that stay float (no int8 kernel, a fused activation with no integer form) run float.
 The forward pass walks the graph with the ops' ``run_jax`` kernels.
@@ -18,46 +20,27 @@ The forward pass walks the graph with the ops' ``run_jax`` kernels.
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import EdgeportError, QuantizationError
+from ..errors import QuantizationError
 from ..graph import Graph
 from ..ops import get_op
+from ..ops.quant_rules import Fixed, SameAsInput, Shared
 from ..quantize import rules
 from ..quantize.ptq import Int8Options, float_reason
-from ..quantize.rules import SAME_AS_INPUT, SHARED_ALL, WEIGHTED
 
 F32 = np.dtype(np.float32)
 
 
 def load_float_graph(model) -> Graph:
     """edgeport's optimized float graph of ``model`` (never the caller's object)."""
+    from ..frontends import load
     from ..passes import optimize
     from ..quantize import prepare_float
 
-    if isinstance(model, Graph):
-        graph = copy.deepcopy(model)
-    elif isinstance(model, (bytes, bytearray, memoryview)):
-        from ..frontends.tflite import read_tflite
-
-        graph = read_tflite(bytes(model))
-    elif isinstance(model, (str, os.PathLike)):
-        path = os.fspath(model)
-        if path.endswith(".tflite"):
-            from ..frontends.tflite import read_tflite
-
-            graph = read_tflite(path)
-        else:
-            from ..frontends.keras import load_keras
-
-            graph = load_keras(path)
-    else:
-        from ..frontends.keras import load_keras, read_live_model
-
-        graph = load_keras(read_live_model(model))
+    graph = copy.deepcopy(model) if isinstance(model, Graph) else load(model)
     graph = prepare_float(optimize(graph))
     if len(graph.inputs) < 1 or not graph.outputs:
         raise QuantizationError("the model has no inputs or no outputs to train")
@@ -106,7 +89,7 @@ def plan(graph: Graph, options: Int8Options) -> QuantPlan:
             p.grid[name] = ("range", name)
     for index, (op, is_int) in enumerate(zip(order, integer)):
         definition = None if op.is_custom else get_op(op.type)
-        if getattr(definition, "run_jax", None) is None:
+        if definition is None or not definition.traces:
             raise QuantizationError(f"{op.label} has no jax kernel: quantization-aware "
                                     "training cannot run through it")
         for i, name in enumerate(op.inputs):
@@ -118,8 +101,9 @@ def plan(graph: Graph, options: Int8Options) -> QuantPlan:
             for name in outs:
                 p.grid[name] = ("range", name)
             continue
-        weights, axis, bias, data = WEIGHTED.get(op.type, (None, None, None, None))
-        shared_out = ("range", op.outputs[0]) if op.type in SHARED_ALL else None
+        rule = rules.quant_rule(op.type)
+        weights, axis, bias, data = rules.weighted_inputs(op.type)
+        shared_out = ("range", op.outputs[0]) if isinstance(rule, Shared) else None
         same = None
         for i, name in enumerate(op.inputs):
             if name is None or graph.tensors[name].dtype != F32:
@@ -143,14 +127,13 @@ def plan(graph: Graph, options: Int8Options) -> QuantPlan:
                 p.inputs[(index, i)] = shared_out
             elif name not in produced_int8:
                 p.inputs[(index, i)] = p.grid[name]
-            if op.type in SAME_AS_INPUT and same is None:
+            if isinstance(rule, SameAsInput) and same is None:
                 same = p.grid[name]
         for j, name in enumerate(op.outputs):
             if name not in everything:
                 continue
-            if op.type in rules.FIXED_OUTPUT:
-                scale, zero = rules.FIXED_OUTPUT[op.type]
-                grid = ("fixed", float(np.float32(scale)), zero)
+            if isinstance(rule, Fixed):
+                grid = ("fixed", float(np.float32(rule.scale)), rule.zero_point)
             else:
                 grid = shared_out or same or ("range", name)
             p.grid[name] = p.outputs[(index, j)] = grid
@@ -252,33 +235,3 @@ def forward_function(p: QuantPlan):
         return outputs, logits, observed
 
     return forward
-
-
-def prepare(model, representative_dataset=None, per_channel: bool = True,
-            per_channel_dense: bool = True, learn_scales: bool = False,
-            ema_constant: float = 0.01, seed: int = 0):
-    """A `QATModel`: a trainable fake-quantized copy of ``model`` (a .keras/.h5/.tflite
-    path, a live Keras model, float .tflite bytes or a `Graph`; see the module doc).
-
-    ``representative_dataset`` (anything `quantize.calibrate` takes, or an array of
-    samples) initialises the ranges from a PTQ calibration; without it they start from the
-    first training batch. ``learn_scales`` trains the ranges by gradient (LSQ-style) instead
-    of the moving average of batch min/max (``ema_constant`` per batch). ``per_channel`` /
-    ``per_channel_dense`` as `quantize.Int8Options` (False/False for TFLite Micro's
-    per-tensor weights)."""
-    from .model import QATModel
-
-    try:
-        graph = load_float_graph(model)
-    except QuantizationError:
-        raise
-    except EdgeportError as exc:
-        raise QuantizationError(f"cannot prepare the model for quantization-aware training: "
-                                f"{exc}") from None
-    options = Int8Options(per_channel=per_channel,
-                          per_channel_dense=per_channel and per_channel_dense)
-    qat = QATModel(graph, plan(graph, options), options, learn_scales=learn_scales,
-                   ema_constant=ema_constant, seed=seed)
-    if representative_dataset is not None:
-        qat.calibrate(representative_dataset)
-    return qat

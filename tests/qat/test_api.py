@@ -13,7 +13,7 @@ import pytest
 import edgeport.qat as qat
 from edgeport.errors import QuantizationError
 from edgeport.lite.converter import TFLiteConverter
-from edgeport.qat.cli import add_parser
+from edgeport.cli.qat import add_parser
 from tests.oracles.litert import run_litert
 from tests.qat.conftest import run
 from tests.quantize.models import dataset, mlp, separable

@@ -183,7 +183,7 @@ def test_variants_size_accuracy_latency(models):
 
 
 def _compare_args(*argv):
-    from edgeport.quantize.cli_compare import add_parser
+    from edgeport.cli.compare import add_parser
 
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers(), argparse.ArgumentParser(add_help=False))

@@ -8,6 +8,7 @@
     edgeport run MODEL --input x.npy [--output out.npz]   or   --random [--seed N] [--batch N]
     edgeport bench MODEL [--batch N] [--runs N] [--warmup N] [--profile]
     edgeport export-web MODEL -o DIR [--overwrite]   a TF.js bundle and demo page (serve DIR)
+    edgeport serve DIR [--port N]               one folder over HTTP on 127.0.0.1
     edgeport devices                            the CPU and GPUs, like nvidia-smi
     edgeport demo [--output-dir DIR]            the main job on the built-in example
 
@@ -17,7 +18,7 @@ traceback only with ``--debug``. Usage errors exit 2, as argparse does. Progress
 terminal only (a summary line in a log); ``--no-progress`` or ``EDGEPORT_PROGRESS=0`` turns
 them off. NumPy, rich and tqdm are imported inside the commands, so ``import edgeport.cli``
 stays light. Each command is a module of this package with ``add_parser(commands, common)``
-and its ``*_command(args)`` function.
+and its ``*_command(args)`` function, listed in `COMMANDS`.
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ import sys
 
 from .. import __version__
 from ..errors import EdgeportError
-from . import bench, convert, demo, devices, inspect, run
+from . import bench, compare, convert, demo, devices, export_web, inspect, qat, run, serve
 from .common import CommandError, one_line
 
-__all__ = ["CommandError", "build_parser", "main"]
+__all__ = ["COMMANDS", "CommandError", "build_parser", "main"]
+
+# Every command, in the order `edgeport --help` lists them: a module with
+# add_parser(commands, common) and its command function. A new command is one row.
+COMMANDS = (convert, inspect, run, bench, devices, demo, export_web, serve, compare, qat)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,6 +94,8 @@ def _progress_setting(off: bool):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``edgeport`` parser: the global flags, then each row of COMMANDS as a subcommand
+    that also takes them."""
     # --debug is accepted before or after the command. The commands' copy defaults to
     # SUPPRESS so that it cannot reset a --debug given before the command; parents share
     # action objects, so the main parser gets its own. --no-progress the same.
@@ -108,17 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"edgeport {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
-    for command in (convert, inspect, run, bench, devices, demo):
+    for command in COMMANDS:
         command.add_parser(commands, common)
-
-    from ..export.tfjs.commands import add_parsers as add_web_parsers
-    from ..quantize.cli_compare import add_parser as add_compare_parser
-
-    from ..qat.cli import add_parser as add_qat_parser
-
-    add_web_parsers(commands, common)
-    add_compare_parser(commands, common)
-    add_qat_parser(commands, common)
     return parser
 
 

@@ -1,5 +1,5 @@
-"""What the commands share: their error type, console, argument types, text formatting and
-.npy reading."""
+"""What the commands share: their error type, console, argument types, text and table
+formatting, and the backend options of ``run`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def make_console():
 
 
 def shape_text(shape) -> str:
+    """A shape as the tables show it, ``[1, 28, 28, 1]`` (plain ints, whatever their type)."""
     return "[" + ", ".join(str(int(d)) for d in shape) + "]"
 
 
@@ -39,7 +40,32 @@ def human_bytes(n: int) -> str:
         size /= 1024
 
 
+def weights_table(constants, title: str):
+    """Count, parameters and bytes of ``constants`` by dtype, with totals: the constant
+    tensors of a .tflite file, or a Keras file's weight arrays (anything with ``dtype``,
+    ``shape`` and ``nbytes``)."""
+    import numpy as np
+    from rich.table import Table
+
+    by_dtype: dict[str, list[int]] = {}
+    for constant in constants:
+        row = by_dtype.setdefault(str(constant.dtype), [0, 0, 0])
+        row[0] += 1
+        row[1] += int(np.prod(constant.shape, dtype=np.int64))
+        row[2] += int(constant.nbytes)
+    table = Table(title=title, title_justify="left", show_footer=True)
+    total = [sum(row[k] for row in by_dtype.values()) for k in range(3)]
+    table.add_column("dtype", footer="total")
+    for k, heading in enumerate(("tensors", "parameters", "bytes")):
+        table.add_column(heading, justify="right", footer=f"{total[k]:,}")
+    for dtype, row in sorted(by_dtype.items(), key=lambda item: -item[1][2]):
+        table.add_row(dtype, *(f"{value:,}" for value in row))
+    return table
+
+
 def one_line(exc: BaseException) -> str:
+    """``exc`` as the one line ``edgeport: error:`` prints: an OSError as "file: reason",
+    anything else with its whitespace (a multi-line message's newlines) collapsed."""
     if isinstance(exc, OSError) and exc.strerror:
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror}"
@@ -63,24 +89,15 @@ def non_negative_int(text: str) -> int:
     return value
 
 
-def load_npy(path: str):
-    """The array in the .npy file ``path``; never unpickles (a .npy of objects is refused)."""
+IO_TYPES = ("float32", "int8", "uint8")  # --io-type: an int8 model's input/output type
+
+
+def io_type(name: str):
+    """The NumPy type an --io-type choice names (``numpy.int8`` for ``"int8"``), as
+    TFLiteConverter.inference_input_type takes it."""
     import numpy as np
 
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(len(np.lib.format.MAGIC_PREFIX))
-            if magic.startswith(b"PK"):
-                raise CommandError(f"{path}: is an .npz archive; give one .npy file per input")
-            if magic != np.lib.format.MAGIC_PREFIX:
-                raise CommandError(f"{path}: not a .npy file (no .npy header; save arrays "
-                                   "with numpy.save)")
-            f.seek(0)
-            return np.lib.format.read_array(f, allow_pickle=False)
-    except OSError as exc:
-        raise CommandError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    except (ValueError, EOFError) as exc:
-        raise CommandError(f"{path}: corrupt or unsupported .npy file ({exc})") from None
+    return getattr(np, name)
 
 
 def device_name(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .common import human_bytes
+from .quantize_options import add_arguments, configure
 
 
 def add_parser(commands, common) -> None:
@@ -19,8 +20,6 @@ def add_parser(commands, common) -> None:
     convert.add_argument("--allow-custom-ops", action="store_true",
                          help="keep the custom ops of a .tflite model (they run only where "
                               "they are registered)")
-    from ..quantize.cli import add_arguments
-
     add_arguments(convert)
     convert.set_defaults(command=convert_command)
 
@@ -28,16 +27,16 @@ def add_parser(commands, common) -> None:
 def convert_command(args) -> int:
     """Convert with edgeport.lite.TFLiteConverter (quantizing as the options say), write
     atomically, summarize what was written. Nothing is written when anything fails."""
+    from ..frontends import model_format
     from ..frontends.tflite import read_tflite
     from ..io import atomic_write, check_output_file
     from ..lite.converter import TFLiteConverter
-    from ..quantize.cli import configure
 
     source = str(args.model)
     check_output_file(args.output, ".tflite",
                       inputs=[source] + ([args.calibration_data] if args.calibration_data
                                          else []))
-    converter = (TFLiteConverter.from_tflite(source) if source.endswith(".tflite")
+    converter = (TFLiteConverter.from_tflite(source) if model_format(source) == "tflite"
                  else TFLiteConverter.from_keras_file(source))
     converter.allow_custom_ops = args.allow_custom_ops
     configure(converter, args)

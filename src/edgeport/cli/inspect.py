@@ -1,20 +1,15 @@
 """``edgeport inspect MODEL``: what is inside a model file, as tables.
 
 A .tflite file shows its subgraphs, ops, tensors and weights; a Keras .keras or .h5 file its
-layers (see `inspect_keras`). The format is told by the file's first bytes, not its name.
+layers (see `inspect_keras`). The format is told by the file's first bytes, not its name
+(edgeport.frontends.model_format).
 """
 
 from __future__ import annotations
 
 import os
 
-from ..errors import ModelFormatError
-from .common import human_bytes, make_console, shape_text
-
-FORMATS = {"tflite": ".tflite (TFLite flatbuffer)",
-           "keras": ".keras (Keras 3 zip archive)",
-           "h5": ".h5 (Keras 2 or 3 full-model HDF5 file)"}
-
+from .common import human_bytes, make_console, shape_text, weights_table
 
 def add_parser(commands, common) -> None:
     """The ``inspect`` subcommand, for edgeport.cli.build_parser."""
@@ -30,37 +25,22 @@ def add_parser(commands, common) -> None:
 
 def inspect_command(args) -> int:
     """Print the tables of ``args.model``, read by the frontend its content calls for."""
+    from ..frontends import FORMATS, model_format
+
     path = str(args.model)
-    kind = model_format(path)
+    kind = model_format(path, purpose="inspect")
     if kind == "tflite":
         return inspect_tflite(path)
     from .inspect_keras import inspect_keras
 
-    return inspect_keras(path, FORMATS[kind])
-
-
-def model_format(path: str) -> str:
-    """``"tflite"`` (file identifier TFL3 at byte 4), ``"keras"`` (a zip) or ``"h5"`` (HDF5
-    signature); ModelFormatError naming the file and these formats for anything else."""
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(8)
-    except OSError as exc:
-        raise ModelFormatError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    if magic[4:8] == b"TFL3":
-        return "tflite"
-    if magic.startswith(b"PK"):
-        return "keras"
-    if magic == b"\x89HDF\r\n\x1a\n":
-        return "h5"
-    raise ModelFormatError(f"{path}: not a model file that inspect reads; it reads "
-                           f"{', '.join(FORMATS.values())}")
+    return inspect_keras(path, FORMATS[kind].description)
 
 
 def inspect_tflite(path: str) -> int:
     """The header, each subgraph's ops and tensors, op counts and weights of a .tflite file."""
     from rich.table import Table
 
+    from ..frontends import FORMATS
     from ..frontends.tflite import read_tflite
 
     graph = read_tflite(path)
@@ -71,7 +51,7 @@ def inspect_tflite(path: str) -> int:
     header.add_column(style="bold")
     header.add_column()
     header.add_row("file", path)
-    header.add_row("format", FORMATS["tflite"])
+    header.add_row("format", FORMATS["tflite"].description)
     header.add_row("size", human_bytes(os.path.getsize(path)))
     if graph.description:
         header.add_row("description", graph.description)
@@ -151,29 +131,6 @@ def _tensor_table(graph, title: str):
         table.add_row(str(i), name, shape_text(tensor.shape), str(tensor.dtype),
                       _quant_text(tensor.quant), f"{_tensor_bytes(tensor):,}",
                       _tensor_kind(graph, name))
-    return table
-
-
-def weights_table(constants, title: str):
-    """Count, parameters and bytes of ``constants`` by dtype, with totals: the constant
-    tensors of a .tflite file, or a Keras file's weight arrays (anything with ``dtype``,
-    ``shape`` and ``nbytes``)."""
-    import numpy as np
-    from rich.table import Table
-
-    by_dtype: dict[str, list[int]] = {}
-    for constant in constants:
-        row = by_dtype.setdefault(str(constant.dtype), [0, 0, 0])
-        row[0] += 1
-        row[1] += int(np.prod(constant.shape, dtype=np.int64))
-        row[2] += int(constant.nbytes)
-    table = Table(title=title, title_justify="left", show_footer=True)
-    total = [sum(row[k] for row in by_dtype.values()) for k in range(3)]
-    table.add_column("dtype", footer="total")
-    for k, heading in enumerate(("tensors", "parameters", "bytes")):
-        table.add_column(heading, justify="right", footer=f"{total[k]:,}")
-    for dtype, row in sorted(by_dtype.items(), key=lambda item: -item[1][2]):
-        table.add_row(dtype, *(f"{value:,}" for value in row))
     return table
 
 

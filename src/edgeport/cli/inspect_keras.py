@@ -21,8 +21,7 @@ from ..frontends.keras.archive import child_layers
 from ..frontends.keras.layers import get_rule, rule_key
 from ..frontends.keras.schema import KERAS_TENSOR, endpoints, is_model, layer_name, node_refs
 from ..frontends.keras.topology import scan_layers
-from .common import human_bytes, make_console, one_line, shape_text
-from .inspect import weights_table
+from .common import human_bytes, make_console, one_line, shape_text, weights_table
 
 Shape = tuple[int, ...]
 

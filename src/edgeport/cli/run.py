@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .common import (CommandError, add_backend_arguments, load_npy, make_console,
-                     open_interpreter, placement_summary, positive_int, shape_text)
+from .common import (CommandError, add_backend_arguments, make_console, open_interpreter,
+                     placement_summary, positive_int, shape_text)
+from .data_files import load_npy
 
 
 def add_parser(commands, common) -> None:

@@ -8,7 +8,8 @@ order, batch first, float (an int8/uint8 model input is quantized with its own p
 
 from __future__ import annotations
 
-from ..cli.common import CommandError, load_npy, make_console
+from .common import CommandError, make_console
+from .data_files import load_npy
 
 
 def add_parser(commands, common) -> None:
@@ -32,9 +33,11 @@ def add_parser(commands, common) -> None:
 
 
 def compare_command(args) -> int:
+    """Check the arguments before the slow runs, compare the two models on the data, print
+    the per-layer table, the outputs' summary line and the size/accuracy/latency table."""
     import numpy as np
 
-    from .report import compare, variants, variants_table
+    from ..quantize.report import compare, variants, variants_table
 
     data = [load_npy(path) for path in args.data]
     data = [x.astype(np.float32) if x.dtype.kind == "f" else x for x in data]

@@ -14,7 +14,8 @@ import numpy as np
 
 from edgeport.export.tflite import write_tflite
 from edgeport.graph import Graph, Op, QuantParams, Tensor
-from edgeport.shapes import bind_kernels, infer_specs
+from edgeport.runtime.kernels import bind_kernels
+from edgeport.shapes import infer_specs
 from tests.oracles.litert import run_edgeport, run_edgeport_jax, run_litert
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from edgeport.export.tflite import write_tflite
 from edgeport.graph import Graph, QuantParams
 from edgeport.ops.registry import is_traceable
-from edgeport.shapes import bind_kernels
+from edgeport.runtime.kernels import bind_kernels
 from tests.opmodels import Const, Input, assert_matches_litert, op_graph
 from tests.oracles.litert import run_edgeport_jax
 

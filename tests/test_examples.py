@@ -14,6 +14,7 @@ from edgeport.examples import (
     trained_digits_model_path,
 )
 from edgeport.lite import Interpreter, TFLiteConverter
+from edgeport.shapes import validate
 
 
 def _predict(model: bytes, x: np.ndarray) -> np.ndarray:
@@ -64,6 +65,6 @@ def test_accuracy_equals_keras():
 
 def test_random_weight_digits_cnn_still_builds():
     graph = digits_cnn()
-    graph.validate()
+    validate(graph)
     assert [op.type for op in graph.ops] == ["CONV_2D", "MAX_POOL_2D", "CONV_2D", "MEAN",
                                              "FULLY_CONNECTED", "SOFTMAX"]

@@ -1,4 +1,4 @@
-"""Graph.validate() catches malformed graphs with a GraphError naming the op and the tensor;
+"""edgeport.shapes.validate (Graph.validate and the shape checks) catches malformed graphs with a GraphError naming the op and the tensor;
 topological_order() repairs op order."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import pytest
 
 from edgeport.errors import GraphError
 from edgeport.graph import Graph, Op, Tensor
+from edgeport.shapes import validate
 from tests.corpus import add_chain_graph, custom_op_graph, feature_graph
 
 
@@ -19,21 +20,21 @@ def chain(n_ops: int = 3) -> Graph:
 @pytest.mark.parametrize("build", [chain, feature_graph, custom_op_graph])
 def test_valid_graphs_pass(build):
     graph = build()
-    assert graph.validate() is graph
+    assert validate(graph) is graph
 
 
 def test_dangling_input():
     graph = chain()
     graph.ops[1].inputs[1] = "nowhere"
     with pytest.raises(GraphError, match=r"ADD \(add_t1\).*'nowhere'.*not defined"):
-        graph.validate()
+        validate(graph)
 
 
 def test_dangling_output_and_graph_output():
     graph = chain()
     graph.outputs = ["ghost"]
     with pytest.raises(GraphError, match="'ghost'"):
-        graph.validate()
+        validate(graph)
 
 
 def test_tensor_produced_twice():
@@ -41,21 +42,21 @@ def test_tensor_produced_twice():
     graph.ops[2].outputs = ["t0"]
     with pytest.raises(GraphError, match=r"'t0'.*produced by both ADD \(add_t0\) and ADD "
                                          r"\(add_t2\)"):
-        graph.validate()
+        validate(graph)
 
 
 def test_graph_input_overwritten():
     graph = chain()
     graph.ops[0].outputs = ["x"]
     with pytest.raises(GraphError, match=r"'x'.*ADD \(add_t0\)"):
-        graph.validate()
+        validate(graph)
 
 
 def test_cycle():
     graph = chain()
     graph.ops[0].inputs[0] = "t2"  # t0 <- t2 <- t1 <- t0
     with pytest.raises(GraphError, match=r"cycle through op ADD \(add_t\d\)"):
-        graph.validate()
+        validate(graph)
     with pytest.raises(GraphError, match="cycle"):
         graph.topological_order()
 
@@ -64,7 +65,7 @@ def test_self_loop():
     graph = chain()
     graph.ops[1].inputs[0] = "t1"
     with pytest.raises(GraphError, match=r"cycle through op ADD \(add_t1\)"):
-        graph.validate()
+        validate(graph)
 
 
 def test_shape_mismatch():
@@ -72,20 +73,20 @@ def test_shape_mismatch():
     graph.tensors["t1"].shape = (1, 8, 8, 4)
     with pytest.raises(GraphError, match=r"ADD \(add_t1\) produces shape \[1, 8, 8, 3\] but "
                                          r"tensor 't1' is declared \[1, 8, 8, 4\]"):
-        graph.validate()
+        validate(graph)
 
 
 def test_rank_mismatch():
     graph = chain()
     graph.tensors["t0"].shape = (8, 8, 3)
     with pytest.raises(GraphError, match=r"ADD \(add_t0\).*'t0'"):
-        graph.validate()
+        validate(graph)
 
 
 def test_dynamic_dim_matches_any_size():
     graph = chain()
     graph.tensors["t1"].shape = (-1, 8, 8, 3)
-    graph.validate()
+    validate(graph)
 
 
 def test_dtype_mismatch_of_a_folded_op():
@@ -94,7 +95,7 @@ def test_dtype_mismatch_of_a_folded_op():
     graph.add_op(Op("ADD", ["c0", "c1"], ["folded"], origin="fold"))
     with pytest.raises(GraphError, match=r"ADD \(fold\) produces dtype float32 but tensor "
                                          r"'folded' is declared int32"):
-        graph.validate()
+        validate(graph)
 
 
 def test_dtype_mismatch():
@@ -102,7 +103,7 @@ def test_dtype_mismatch():
     graph.tensors["t2"].dtype = np.dtype(np.int32)
     with pytest.raises(GraphError, match=r"ADD \(add_t2\) produces dtype float32 but tensor "
                                          r"'t2' is declared int32"):
-        graph.validate()
+        validate(graph)
 
 
 def test_incompatible_input_shapes_name_the_op():
@@ -110,21 +111,21 @@ def test_incompatible_input_shapes_name_the_op():
     graph.tensors["c1"].data = np.ones(5, np.float32)
     graph.tensors["c1"].shape = (5,)
     with pytest.raises(GraphError, match=r"ADD \(add_t1\)"):
-        graph.validate()
+        validate(graph)
 
 
 def test_unknown_op_type():
     graph = chain()
     graph.ops[1].type = "NOT_AN_OP"
     with pytest.raises(GraphError, match="NOT_AN_OP"):
-        graph.validate()
+        validate(graph)
 
 
 def test_errors_in_subgraphs_are_found():
     graph = feature_graph()
     graph.subgraphs[0].ops[0].inputs[0] = "missing"
     with pytest.raises(GraphError, match=r"graph 'double'.*'missing'"):
-        graph.validate()
+        validate(graph)
 
 
 def test_topological_order_sorts_out_of_order_ops():
@@ -134,7 +135,7 @@ def test_topological_order_sorts_out_of_order_ops():
     order = graph.topological_order()
     assert order == expected
     graph.ops = order
-    graph.validate()
+    validate(graph)
 
 
 def test_topological_order_keeps_a_valid_order():
@@ -156,7 +157,7 @@ def test_topological_order_of_a_diamond():
     graph.ops = [join, right, left]
     assert [op.origin for op in graph.topological_order()] == ["left", "right", "join"]
     graph.ops = graph.topological_order()
-    graph.validate()
+    validate(graph)
 
 
 def test_add_tensor_refuses_duplicates():

@@ -9,47 +9,14 @@ does not depend on its data values.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from .errors import EdgeportError, GraphError, UnsupportedOpError
+from .errors import EdgeportError, GraphError
 from .graph import Graph, Op, concrete_shape
 from .ops import TensorSpec, get_op, missing_ops
-
-Kernel = Callable[[Sequence[np.ndarray]], list]
-CustomOp = Callable[[list, bytes], object]
-
-
-def bind_kernels(graph: Graph, custom_ops: Mapping[str, CustomOp] = (),
-                 source: str = "model") -> dict[int, Kernel]:
-    """A kernel for every op of ``graph`` (by ``id(op)``), or UnsupportedOpError listing every
-    op type edgeport cannot run."""
-    missing = missing_ops(graph.op_types(), custom_ops)
-    if missing:
-        raise UnsupportedOpError(
-            f"{source}: edgeport has no kernel for {', '.join(missing)}"
-            + ("; register custom ops with edgeport.lite.register_custom_op(name, fn)"
-               if any(m.startswith("CUSTOM:") for m in missing) else ""))
-    kernels = {}
-    for g in graph.all_graphs():
-        for op in g.ops:
-            if op.is_custom:
-                kernels[id(op)] = _custom_kernel(custom_ops[op.type[len("CUSTOM:"):]], op)
-            else:
-                kernels[id(op)] = get_op(op.type).prepare(op, g)
-    return kernels
-
-
-def _custom_kernel(fn: CustomOp, op: Op) -> Kernel:
-    options = op.attrs.get("custom_options", b"")
-
-    def run(inputs):
-        result = fn(list(inputs), options)
-        return list(result) if isinstance(result, (list, tuple)) else [result]
-
-    return run
-
+from .ops.registry import Kernel
 
 def initial_specs(graph: Graph, input_shapes: Mapping[str, Sequence[int]] | None = None
                   ) -> dict[str, TensorSpec]:
@@ -78,40 +45,64 @@ def infer_specs(graph: Graph, kernels: Mapping[int, Kernel],
     return specs
 
 
+def output_specs(op: Op, definition, inputs: Sequence[TensorSpec | None], kernel: Kernel,
+                 known: Sequence | None = None) -> tuple[list[TensorSpec], str]:
+    """The output specs of ``op`` (whose OpDef is ``definition``) from its input specs, and
+    how they were found. The one rule of shape inference, for a loaded graph (`infer_specs`)
+    and for a graph that a frontend is building (frontends.keras.builder):
+    - "computed": every input value is known (``known``, by default the specs' values), and
+      ``kernel`` runs on them: the outputs' real values (constant folding);
+    - "value": the definition's ``value`` knows them (SHAPE of a tensor: from its shape);
+    - "shape": the definition's ``shape`` rule; the outputs take its ``data_input``'s dtype;
+    - "placeholder": ``kernel`` runs on zero-filled inputs of the input shapes, exact for
+      every op whose output shape does not depend on its data values (values not kept)."""
+    if known is None:
+        known = [None if s is None else s.value for s in inputs]
+    if all(s is None or v is not None for s, v in zip(inputs, known)):
+        return [TensorSpec(tuple(v.shape), v.dtype, v) for v in kernel(known)], "computed"
+    if (values := definition.value(op.attrs, *inputs)) is not None:
+        return [TensorSpec(tuple(v.shape), v.dtype, v) for v in values], "value"
+    if (shapes := definition.shape(op.attrs, *inputs)) is not None:
+        dtype = inputs[definition.data_input].dtype
+        return [TensorSpec(tuple(shape), dtype) for shape in shapes], "shape"
+    placeholders = [None if s is None else s.value if s.value is not None
+                    else np.zeros(s.shape, s.dtype) for s in inputs]
+    return [TensorSpec(tuple(v.shape), v.dtype) for v in kernel(placeholders)], "placeholder"
+
+
 def _infer_op(graph: Graph, op: Op, specs, kernels, source) -> list[TensorSpec]:
     inputs = [specs[name] if name is not None else None for name in op.inputs]
     declared = [graph.tensors[name] for name in op.outputs]
     if id(op) not in kernels:  # a custom op being validated without its kernel
         return [TensorSpec(concrete_shape(t.shape), t.dtype, None, t.quant) for t in declared]
+    definition = _NO_RULES if op.is_custom else get_op(op.type)
     try:
-        constants = [_constant_value(graph, name, spec) for name, spec in zip(op.inputs, inputs)]
-        if all(name is None or value is not None for name, value in zip(op.inputs, constants)):
-            return _specs_of(kernels[id(op)](constants), declared, keep_values=True)
-        definition = None if op.is_custom else get_op(op.type)
-        known = definition.value(op.attrs, *inputs) if definition is not None else None
-        if known is not None:
-            return _specs_of(known, declared, keep_values=True)
-        shapes = definition.shape(op.attrs, *inputs) if definition is not None else None
-        if shapes is not None:
-            dtype = inputs[definition.data_input].dtype
-            return [TensorSpec(tuple(s), t.dtype if t.quant is not None else dtype, None, t.quant)
-                    for s, t in zip(shapes, declared)]
-        placeholders = [None if s is None else
-                        s.value if s.value is not None else np.zeros(s.shape, s.dtype)
-                        for s in inputs]
-        return _specs_of(kernels[id(op)](placeholders), declared, keep_values=False)
+        known = [_constant_value(graph, name, spec) for name, spec in zip(op.inputs, inputs)]
+        results, how = output_specs(op, definition, inputs, kernels[id(op)], known)
     except EdgeportError:
         raise
     except Exception as exc:  # a kernel rejecting the shapes it was given
         shapes = ", ".join(str(list(s.shape)) if s is not None else "-" for s in inputs)
         raise GraphError(f"{source}: op {op.label} cannot take inputs of shapes {shapes}: "
                          f"{exc}") from exc
+    # A shape rule knows no quantized dtype: a quantized output keeps its declared one.
+    return [TensorSpec(r.shape, t.dtype if how == "shape" and t.quant is not None else r.dtype,
+                       r.value, t.quant) for r, t in zip(results, declared)]
 
 
-def _specs_of(values, declared, keep_values: bool) -> list[TensorSpec]:
-    """Specs of computed output arrays; their values kept only where they are the real ones."""
-    return [TensorSpec(tuple(v.shape), v.dtype, v if keep_values else None, t.quant)
-            for v, t in zip(values, declared)]
+class _NoRules:
+    """The shape rules of an op without a definition (a custom op): none."""
+
+    data_input = 0
+
+    def value(self, attrs, *inputs):
+        return None
+
+    def shape(self, attrs, *inputs):
+        return None
+
+
+_NO_RULES = _NoRules()
 
 
 def _constant_value(graph: Graph, name: str | None, spec: TensorSpec | None):
@@ -123,6 +114,17 @@ def _constant_value(graph: Graph, name: str | None, spec: TensorSpec | None):
     if tensor.sparsity is not None and tensor.data is not None:
         return tensor.data
     return spec.value
+
+
+def validate(graph: Graph) -> Graph:
+    """``graph`` checked whole: its structure (Graph.validate), and in every subgraph that
+    each op is known and produces the shapes and dtypes its output tensors declare
+    (`check_shapes`), which runs every op's prepare (an integer kernel's may refuse its
+    quantization parameters). GraphError naming the op and tensor otherwise."""
+    graph.validate()
+    for g in graph.all_graphs():
+        check_shapes(g)
+    return graph
 
 
 def check_shapes(graph: Graph) -> None:

@@ -17,7 +17,8 @@ from edgeport.arrays import array_namespace, divide_as_c
 from edgeport.fixedpoint import count_leading_zeros32
 from edgeport.lite import Optimize, TFLiteConverter
 from edgeport.runtime.backends.jax import needs_64_bits
-from edgeport.shapes import bind_kernels, infer_specs
+from edgeport.runtime.kernels import bind_kernels
+from edgeport.shapes import infer_specs
 from tests.devices.helpers import Interpreter, run
 from tests.keras.helpers import numpy_initializers, randomize_batch_norms
 from tests.opmodels import Input, op_graph

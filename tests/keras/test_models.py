@@ -219,6 +219,17 @@ def test_embedding(tmp_path, dtype):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+def test_keras_elementwise_functions(tmp_path):
+    """keras.ops.sin, exp, log, sqrt and tanh recorded as operations, through every format."""
+    x = keras.Input((4, 5))
+    h = layers.Dense(5, name="d")(x)
+    out = keras.ops.sin(h) + keras.ops.exp(h * 0.1) + keras.ops.log(keras.ops.sqrt(h * h + 1.0))
+    model = keras.Model(x, keras.ops.tanh(out))
+    types = {layer["class_name"] for layer in model.get_config()["layers"]}
+    assert {"Sin", "Exp", "Log", "Sqrt", "Tanh"} <= types
+    check_model(model, [rand(3, 4, 5)], tmp_path)
+
+
 def test_keras_ops_on_tensors(tmp_path):
     """x + 3.0, 2.0 - x, x * y recorded as keras.ops operations (as in MobileNetV3's
     hard-sigmoid) next to layers with weights, through every format."""

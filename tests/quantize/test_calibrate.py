@@ -11,7 +11,7 @@ from edgeport.errors import QuantizationError
 from edgeport.graph import Graph, Op, Signature, Tensor
 from edgeport.quantize import calibrate
 from edgeport.runtime.executor import GraphExecutor
-from edgeport.shapes import bind_kernels
+from edgeport.runtime.kernels import bind_kernels
 
 
 def two_layer_graph(batch=1) -> Graph:

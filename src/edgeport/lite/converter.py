@@ -156,6 +156,7 @@ class TFLiteConverter(ClosedOptions):
         for what cannot be quantized as asked."""
         from ..export.tflite import write_tflite
         from ..passes import optimize
+        from ..shapes import validate
 
         self._check_options()
         mode = self._quantization_mode()
@@ -164,7 +165,7 @@ class TFLiteConverter(ClosedOptions):
         try:
             if mode is not None:
                 graph = self._quantize(graph, mode)
-            graph.validate()  # runs every op's prepare: an integer kernel may refuse a scale
+            validate(graph)  # runs every op's prepare: an integer kernel may refuse a scale
         except QuantizationError as exc:
             raise QuantizationError(f"{self._source}: {exc}") from None
         return write_tflite(graph)

@@ -17,7 +17,7 @@ from ..graph import Graph, Tensor
 from ..ops import missing_ops
 from ..runtime.backends import make_executor
 from ..runtime.executor import GraphExecutor
-from ..shapes import bind_kernels
+from ..runtime.kernels import bind_kernels
 
 _CUSTOM_OPS: dict[str, Callable] = {}
 

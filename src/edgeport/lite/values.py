@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import QuantParams
-from ..ops.quantize import QUANTIZED_TYPES, dequantize, quantize
+from ..ops.affine import QUANTIZED_TYPES, dequantize, quantize
 
 
 def quant_params(detail: dict) -> QuantParams | None:

@@ -13,33 +13,14 @@ import numpy as np
 
 from ..errors import UnsupportedOpError
 from ..graph import Graph, Tensor
-from ..ops import get_op
-from ..ops.quantize import dequantize
-from .constant_folding import DECOMPRESSING_OPS
+from ..ops.affine import dequantize
+from .constant_folding import fold_constants
 from .rewrite import bypass
 
 F32 = np.dtype(np.float32)
 # Ops whose integer kernel works on the stored integers themselves, not on the real values
 # they stand for: once the tensors hold real values, no float op computes what they did.
 STORED_INTEGER_OPS = frozenset({"CAST"})
-
-
-def expand_compressed_weights(graph: Graph) -> Graph:
-    """Fold the DECOMPRESSING_OPS of constants, which fold_constants keeps to keep .tflite
-    files small: float16 or int8 weights behind DEQUANTIZE and sparse ones behind DENSIFY
-    become the float32 (or dense) constants the runtime would expand them to. Guarantees:
-    outputs unchanged; an op producing a graph output stays."""
-    for op in list(graph.ops):
-        if op.type not in DECOMPRESSING_OPS or op.outputs[0] in graph.outputs:
-            continue
-        source = graph.tensors[op.inputs[0]]
-        if not source.is_constant:
-            continue
-        (value,) = get_op(op.type).prepare(op, graph)([source.data])
-        out = graph.tensors[op.outputs[0]]
-        out.data, out.shape = value.astype(out.dtype, copy=False), tuple(value.shape)
-        graph.ops.remove(op)
-    return graph
 
 
 def is_quantized(tensor: Tensor) -> bool:
@@ -51,7 +32,7 @@ def is_quantized(tensor: Tensor) -> bool:
 def dequantize_graph(graph: Graph) -> Graph:
     """Turn ``graph`` into the float32 graph its quantized form approximates.
 
-    Compressed weights are expanded first (expand_compressed_weights); then every quantized
+    Compressed weights are expanded first (fold_constants with ``decompress``); then every quantized
     constant holds ``scale * (q - zero_point)`` in float32 (per tensor or per axis), every
     quantized activation, graph input and output becomes float32, and QUANTIZE / DEQUANTIZE,
     now float32 -> float32, are removed (`_remove_conversion`). Hybrid ops become float ops
@@ -64,7 +45,7 @@ def dequantize_graph(graph: Graph) -> Graph:
     rounding and by its saturation at the ends of each tensor's quantized range (the float
     graph does not clamp there). Raises UnsupportedOpError for an op that works on stored
     integers (STORED_INTEGER_OPS, e.g. CAST of a quantized tensor)."""
-    expand_compressed_weights(graph)
+    fold_constants(graph, decompress=True)
     _refuse_stored_integer_ops(graph)
     for tensor in graph.tensors.values():
         if is_quantized(tensor):

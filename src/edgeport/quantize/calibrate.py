@@ -34,7 +34,7 @@ def calibrate(graph: Graph, representative_dataset, method="minmax",
     value.
     """
     from ..runtime.executor import GraphExecutor
-    from ..shapes import bind_kernels
+    from ..runtime.kernels import bind_kernels
 
     # Calibration is batch work, where BLAS threads pay off: every core (num_threads=-1).
     executor = GraphExecutor(graph, bind_kernels(graph, source=graph.name or "model"),
@@ -69,7 +69,7 @@ def activation_tensors(graph: Graph) -> list[str]:
     """The float32 tensors that vary with the input: graph inputs and op outputs that are not
     folded to constants (weights behind DEQUANTIZE are constants)."""
     from ..runtime.executor import GraphExecutor
-    from ..shapes import bind_kernels
+    from ..runtime.kernels import bind_kernels
 
     executor = GraphExecutor(graph, bind_kernels(graph))
     executor.allocate()

@@ -1,10 +1,6 @@
-"""Post-training quantization: graph rewrites from a float graph to a smaller or integer one.
+"""Post-training quantization to full integer, and the float graph every rewrite starts from.
 
-- `quantize_weights` (weights-only int8, the converter's ``Optimize.DEFAULT`` without data):
-  the weights of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV with at least
-  1024 elements (the official converter's threshold) become symmetric int8 behind a DEQUANTIZE,
-  which LiteRT and edgeport's interpreter run once, at load; the arithmetic stays float.
-- `quantize_float16`: every float32 constant becomes float16 behind a DEQUANTIZE.
+- `prepare_float`: compressed constants expanded, a model that is already quantized refused.
 - `quantize_int8` (full integer): from calibrated ranges, every op edgeport has an integer
   kernel for computes on int8 (rules.py says how each tensor is quantized); the others stay
   float between DEQUANTIZE and QUANTIZE, or, with ``integer_only``, QuantizationError lists
@@ -12,7 +8,8 @@
   or uint8. Calibrated ranges are widened as TFLite's converter widens them
   (`observers.quantization_range`), and an op whose kernel needs a coarser input grid reads a
   requantized copy (a near-constant SOFTMAX input).
-Each rewrite works in place on a graph from `prepare_float` and returns it.
+Each rewrite (these, and weights_only.py's) works in place on a graph from `prepare_float` and
+returns it.
 """
 
 from __future__ import annotations
@@ -23,34 +20,26 @@ import numpy as np
 
 from ..errors import QuantizationError
 from ..graph import Graph, Op, QuantParams, Tensor
-from ..ops.registry import QUANTIZED_DTYPES, get_op
+from ..ops.activations import INTEGER_ACTIVATIONS
+from ..ops.quant_rules import Fixed, SameAsInput, Shared
+from ..ops.affine import QUANTIZED_TYPES
+from ..ops.registry import get_op
 from . import rules
 from .observers import quantization_range
-from .rules import (SAME_AS_INPUT, SHARED_ALL, WEIGHTED, activation_params, as_uint8,
-                    bias_int32, constant_params, quantize_constant, same_params,
-                    symmetric_weights)
+from .weights_only import denied
+from .rules import (activation_params, as_uint8, bias_int32, constant_params, quantize_constant,
+                    same_params, symmetric_weights)
 
 F32 = np.dtype(np.float32)
-MIN_WEIGHT_ELEMENTS = 1024  # kWeightsMinNumElementsDefault (tools/optimize/quantize_weights.cc)
-FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
 def prepare_float(graph: Graph) -> Graph:
     """Make ``graph`` ready to quantize: compressed constants (float16 or int8 behind
     DEQUANTIZE, sparse behind DENSIFY) are expanded to float32 constants. Raises
     QuantizationError for a model that is already quantized, or weights holding NaN/Inf."""
-    from ..passes.constant_folding import DECOMPRESSING_OPS
-    from ..shapes import bind_kernels
+    from ..passes.constant_folding import fold_constants
 
-    for op in list(graph.ops):
-        inputs = [graph.tensors[n] for n in op.inputs if n is not None]
-        if (op.type in DECOMPRESSING_OPS and all(t.is_constant for t in inputs)
-                and not any(n in graph.outputs for n in op.outputs)):
-            sub = Graph(tensors=graph.tensors, ops=[op])
-            value = bind_kernels(sub)[id(op)]([t.data for t in inputs])[0]
-            out = graph.tensors[op.outputs[0]]
-            out.data, out.shape = value.astype(out.dtype), tuple(value.shape)
-            graph.ops.remove(op)
+    fold_constants(graph, decompress=True)
     users = {}
     for op in graph.ops:
         for name in op.inputs:
@@ -59,77 +48,13 @@ def prepare_float(graph: Graph) -> Graph:
     for name, tensor in graph.tensors.items():
         if name not in users:
             continue
-        if tensor.quant is not None and tensor.dtype in QUANTIZED_DTYPES:
+        if tensor.quant is not None and tensor.dtype in QUANTIZED_TYPES:
             raise QuantizationError(f"tensor {name!r} of {users[name].label} is already "
                                     f"quantized ({tensor.dtype}); quantize the float model")
         if tensor.is_constant and tensor.dtype.kind == "f" and not np.isfinite(tensor.data).all():
             bad = "NaN" if np.isnan(tensor.data).any() else "Inf"
             raise QuantizationError(f"weights {name!r} of {users[name].label} hold {bad} "
                                     "values; fix the model before quantizing")
-    return graph
-
-
-def _denied(op: Op, denylisted_ops, denylisted_nodes) -> bool:
-    return op.type in denylisted_ops or (op.origin is not None and op.origin in denylisted_nodes)
-
-
-def _float_constant(graph: Graph, name: str | None) -> bool:
-    t = None if name is None else graph.tensors[name]
-    return t is not None and t.is_constant and t.dtype == F32
-
-
-def _insert_dequantize(graph: Graph, name: str, data: np.ndarray, quant, origin) -> Op:
-    """Turn constant ``name`` into the output of DEQUANTIZE(stored ``data``)."""
-    stored = graph.unique_name(f"{name}_{data.dtype.name}")
-    graph.add_tensor(Tensor(stored, data.shape, data.dtype, data, quant=quant))
-    tensor = graph.tensors[name]
-    tensor.data = None
-    return Op("DEQUANTIZE", [stored], [name], {}, origin=origin)
-
-
-def quantize_weights(graph: Graph, per_channel: bool = True, per_channel_dense: bool = True,
-                     min_elements: int = MIN_WEIGHT_ELEMENTS, denylisted_ops=(),
-                     denylisted_nodes=()) -> Graph:
-    """Weights-only int8: see the module doc. ``per_channel_dense=False`` keeps
-    FULLY_CONNECTED per tensor (TFLite Micro); ``per_channel=False`` everything."""
-    dequantize = []
-    done = set()
-    for op in graph.ops:
-        if op.type not in WEIGHTED or _denied(op, denylisted_ops, denylisted_nodes):
-            continue
-        index, axis = WEIGHTED[op.type][:2]
-        name = op.inputs[index] if index < len(op.inputs) else None
-        if name in done or not _float_constant(graph, name):
-            continue
-        data = graph.tensors[name].data
-        if data.size < min_elements:
-            continue
-        channel = per_channel and (per_channel_dense or op.type != "FULLY_CONNECTED")
-        q, quant = symmetric_weights(data, axis if channel else None)
-        dequantize.append(_insert_dequantize(graph, name, q, quant, op.origin))
-        done.add(name)
-    graph.ops[:0] = dequantize
-    return graph
-
-
-def quantize_float16(graph: Graph, denylisted_ops=(), denylisted_nodes=()) -> Graph:
-    """Every float32 constant an op reads (and that fits float16's range) becomes float16
-    behind a DEQUANTIZE; the arithmetic stays float32."""
-    dequantize = []
-    done = set()
-    for op in graph.ops:
-        if _denied(op, denylisted_ops, denylisted_nodes):
-            continue
-        for name in op.inputs:
-            if name in done or not _float_constant(graph, name):
-                continue
-            data = graph.tensors[name].data
-            if data.size and np.abs(data).max() > FLOAT16_MAX:
-                continue  # would overflow to inf: keep float32
-            dequantize.append(_insert_dequantize(graph, name, data.astype(np.float16), None,
-                                                 op.origin))
-            done.add(name)
-    graph.ops[:0] = dequantize
     return graph
 
 
@@ -153,17 +78,17 @@ def float_reason(op: Op, graph: Graph, ranges, options: Int8Options) -> str | No
     floats_out = [n for n in op.outputs if graph.tensors[n].dtype == F32]
     if not floats_in and not floats_out:
         return ""
-    if _denied(op, options.denylisted_ops, options.denylisted_nodes):
+    if denied(op, options.denylisted_ops, options.denylisted_nodes):
         return "denylisted"
     if op.is_custom or not rules.has_integer_kernel(op.type):
         return "edgeport has no int8 kernel for it"
     activation = op.attrs.get("fused_activation_function", "NONE")
-    if activation not in rules.INTEGER_ACTIVATIONS:
+    if activation not in INTEGER_ACTIVATIONS:
         return f"its fused activation {activation} has no integer form"
     if floats_out and not any(not graph.tensors[n].is_constant for n in floats_in):
         return "it makes float values from non-float inputs"
-    if op.type in WEIGHTED:
-        weights, _, bias, _ = WEIGHTED[op.type]
+    weights, _, bias, _ = rules.weighted_inputs(op.type)
+    if weights is not None:
         for index in (weights, bias):
             name = op.inputs[index] if index < len(op.inputs) else None
             if name is not None and not graph.tensors[name].is_constant:
@@ -315,8 +240,9 @@ class _Int8Rewriter:
         """Rewrite ``op`` to compute on int8."""
         g = self.g
         inputs = list(op.inputs)
-        weights, axis, bias, data = WEIGHTED.get(op.type, (None, None, None, None))
-        shared = self._params(op.outputs[0]) if op.type in SHARED_ALL else None
+        rule = rules.quant_rule(op.type)
+        weights, axis, bias, data = rules.weighted_inputs(op.type)
+        shared = self._params(op.outputs[0]) if isinstance(rule, Shared) else None
         for i, name in enumerate(op.inputs):
             if name is None or name not in self.is_float or i == bias:
                 continue
@@ -332,7 +258,7 @@ class _Int8Rewriter:
                 inputs[i] = self._constant(name, q, quant)
             else:
                 inputs[i] = self.int8_of(name, shared, op.origin)
-            if op.type in SAME_AS_INPUT and shared is None:
+            if isinstance(rule, SameAsInput) and shared is None:
                 shared = g.tensors[inputs[i]].quant
         self._coarse_enough(op, inputs)
         if weights is not None:
@@ -342,8 +268,8 @@ class _Int8Rewriter:
             if out not in self.is_float:
                 outputs.append(out)
                 continue
-            if op.type in rules.FIXED_OUTPUT:
-                params = rules.fixed_params(op.type)
+            if isinstance(rule, Fixed):
+                params = rule.params()
             else:
                 params = shared if shared is not None else self._params(out)
             outputs.append(self._int8_output(out, params, after))
@@ -385,9 +311,10 @@ class _Int8Rewriter:
         w_quant = g.tensors[inputs[weights]].quant
         in_scale = g.tensors[inputs[data]].quant.scale[0]
         name = inputs[bias] if bias < len(inputs) else None
-        if name is None and op.type not in rules.NEEDS_BIAS:
+        rule = rules.quant_rule(op.type)
+        if name is None and not rule.needs_bias:
             return inputs
-        channels = g.tensors[inputs[weights]].shape[WEIGHTED[op.type][1]]
+        channels = g.tensors[inputs[weights]].shape[rule.axis]
         values = (g.tensors[name].data if name is not None
                   else np.zeros(channels, np.float32))
         q, quant = bias_int32(values, in_scale, w_quant.scale)

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..graph import Graph
 from ..io import atomic_write
-from .runner import INTEGER_TYPES as _INTEGER
+from ..ops.affine import QUANTIZED_TYPES
 from .runner import ModelRunner
 
 
@@ -217,7 +217,7 @@ def _producer_type(graph: Graph, name: str) -> str | None:
 
 
 def _is_integer(graph: Graph, name: str) -> bool:
-    return graph.tensors[name].dtype.type in _INTEGER
+    return graph.tensors[name].dtype in QUANTIZED_TYPES
 
 
 def _row(float_graph: Graph, quant_graph: Graph, name: str, quant_name: str, sums) -> LayerRow:
@@ -232,7 +232,7 @@ def _row(float_graph: Graph, quant_graph: Graph, name: str, quant_name: str, sum
     layer = origin or (name.split(";")[0] if producer else f"input {name}")
     tensor = quant_graph.tensors[quant_name]
     scale = (float(tensor.quant.scale[0]) if tensor.quant is not None
-             and tensor.dtype.type in _INTEGER and tensor.quant.scale.size == 1 else None)
+             and tensor.dtype in QUANTIZED_TYPES and tensor.quant.scale.size == 1 else None)
     return LayerRow(layer, name, producer.type if producer else "input", tensor.dtype.name,
                     float(sqnr), max_err, scale)
 

@@ -12,7 +12,6 @@ import numpy as np
 from ..lite import Interpreter
 from ..lite.values import dequantize_output, is_quantized, quantize_input
 
-INTEGER_TYPES = (np.int8, np.uint8, np.int16)
 
 
 class ModelRunner:

@@ -17,7 +17,8 @@ import numpy as np
 from ..errors import EdgeportError, GraphError, InterpreterStateError
 from ..graph import Graph, Op, concrete_shape
 from ..ops import TensorSpec
-from ..shapes import Kernel, infer_specs
+from ..ops.registry import Kernel
+from ..shapes import infer_specs
 from .memory import keep_freed_memory
 from .threads import blas_threads
 

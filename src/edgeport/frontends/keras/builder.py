@@ -16,6 +16,7 @@ import numpy as np
 from ...errors import EdgeportError, ModelFormatError, UnsupportedLayerError
 from ...graph import Graph, Op, Tensor
 from ...ops import TensorSpec, get_op
+from ...shapes import output_specs
 from .fields import Fields, check_size
 
 
@@ -119,24 +120,15 @@ class LayerBuilder:
         return outputs if n_outputs > 1 else outputs[0]
 
     def _infer(self, op: Op, definition, specs) -> tuple[list[TensorSpec], bool]:
-        """The output specs of ``op``, and whether they carry the batch dimension."""
-        known = [None if s is None else s.value for s in specs]
-        batched = any(n in self.dynamic for n in op.inputs if n is not None)
-        if all(s is None or v is not None for s, v in zip(specs, known)):
-            values = definition.prepare(op, self.graph)(known)  # constant (shape) arithmetic
-            return [TensorSpec(tuple(v.shape), v.dtype, v) for v in values], batched
-        if (values := definition.value(op.attrs, *specs)) is not None:
-            # SHAPE of a tensor: its output holds the batch size, it has no batch dimension
-            return [TensorSpec(tuple(v.shape), v.dtype, v) for v in values], False
-        if (shapes := definition.shape(op.attrs, *specs)) is not None:
-            # a shape rule gives no dtype: float ops output the dtype of their float data
-            given = [s.dtype for s in specs if s is not None]
-            dtype = next((d for d in given if np.issubdtype(d, np.floating)), given[0])
-            return [TensorSpec(tuple(s), dtype) for s in shapes], batched
-        kernel = definition.prepare(op, self.graph)
-        values = kernel([None if s is None else s.value if s.value is not None
-                         else np.zeros(s.shape, s.dtype) for s in specs])
-        return [TensorSpec(tuple(v.shape), v.dtype) for v in values], batched
+        """The output specs of ``op`` (edgeport.shapes.output_specs), and whether they carry
+        the batch dimension: as its inputs do, but for a value known from shapes alone (SHAPE
+        of a tensor holds the batch size and has no batch dimension)."""
+        def kernel(arrays):  # prepared only when it runs
+            return definition.prepare(op, self.graph)(arrays)
+
+        results, how = output_specs(op, definition, specs, kernel)
+        batched = how != "value" and any(n in self.dynamic for n in op.inputs if n is not None)
+        return results, batched
 
     def reshape(self, x: str, shape_after_batch) -> str:
         """RESHAPE to (batch, *shape_after_batch), the batch kept dynamic."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ....ops.conv import conv_geometry
+from ....ops.windows import conv_geometry
 from . import keras_layer
 from .activations import apply_activation
 

@@ -1,0 +1,86 @@
+"""Weights-only post-training quantization: smaller weights, float arithmetic.
+
+- `quantize_weights` (weights-only int8, the converter's ``Optimize.DEFAULT`` without data):
+  the weights of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV with at least
+  1024 elements (the official converter's threshold) become symmetric int8 behind a DEQUANTIZE,
+  which LiteRT and edgeport's interpreter run once, at load; the arithmetic stays float.
+- `quantize_float16`: every float32 constant becomes float16 behind a DEQUANTIZE.
+Both work in place on a graph from `ptq.prepare_float` and return it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Graph, Op, Tensor
+from . import rules
+from .rules import symmetric_weights
+
+F32 = np.dtype(np.float32)
+MIN_WEIGHT_ELEMENTS = 1024  # kWeightsMinNumElementsDefault (tools/optimize/quantize_weights.cc)
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+def denied(op: Op, denylisted_ops, denylisted_nodes) -> bool:
+    """Whether ``op`` stays float: its type is denylisted, or the layer it came from."""
+    return op.type in denylisted_ops or (op.origin is not None and op.origin in denylisted_nodes)
+
+
+def _float_constant(graph: Graph, name: str | None) -> bool:
+    t = None if name is None else graph.tensors[name]
+    return t is not None and t.is_constant and t.dtype == F32
+
+
+def _insert_dequantize(graph: Graph, name: str, data: np.ndarray, quant, origin) -> Op:
+    """Turn constant ``name`` into the output of DEQUANTIZE(stored ``data``)."""
+    stored = graph.unique_name(f"{name}_{data.dtype.name}")
+    graph.add_tensor(Tensor(stored, data.shape, data.dtype, data, quant=quant))
+    tensor = graph.tensors[name]
+    tensor.data = None
+    return Op("DEQUANTIZE", [stored], [name], {}, origin=origin)
+
+
+def quantize_weights(graph: Graph, per_channel: bool = True, per_channel_dense: bool = True,
+                     min_elements: int = MIN_WEIGHT_ELEMENTS, denylisted_ops=(),
+                     denylisted_nodes=()) -> Graph:
+    """Weights-only int8: see the module doc. ``per_channel_dense=False`` keeps
+    FULLY_CONNECTED per tensor (TFLite Micro); ``per_channel=False`` everything."""
+    dequantize = []
+    done = set()
+    for op in graph.ops:
+        index, axis = rules.weighted_inputs(op.type)[:2]
+        if index is None or denied(op, denylisted_ops, denylisted_nodes):
+            continue
+        name = op.inputs[index] if index < len(op.inputs) else None
+        if name in done or not _float_constant(graph, name):
+            continue
+        data = graph.tensors[name].data
+        if data.size < min_elements:
+            continue
+        channel = per_channel and (per_channel_dense or op.type != "FULLY_CONNECTED")
+        q, quant = symmetric_weights(data, axis if channel else None)
+        dequantize.append(_insert_dequantize(graph, name, q, quant, op.origin))
+        done.add(name)
+    graph.ops[:0] = dequantize
+    return graph
+
+
+def quantize_float16(graph: Graph, denylisted_ops=(), denylisted_nodes=()) -> Graph:
+    """Every float32 constant an op reads (and that fits float16's range) becomes float16
+    behind a DEQUANTIZE; the arithmetic stays float32."""
+    dequantize = []
+    done = set()
+    for op in graph.ops:
+        if denied(op, denylisted_ops, denylisted_nodes):
+            continue
+        for name in op.inputs:
+            if name in done or not _float_constant(graph, name):
+                continue
+            data = graph.tensors[name].data
+            if data.size and np.abs(data).max() > FLOAT16_MAX:
+                continue  # would overflow to inf: keep float32
+            dequantize.append(_insert_dequantize(graph, name, data.astype(np.float16), None,
+                                                 op.origin))
+            done.add(name)
+    graph.ops[:0] = dequantize
+    return graph

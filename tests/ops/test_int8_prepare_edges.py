@@ -135,7 +135,7 @@ def edge_inputs(graph):
 
 def bit_exact(graph, inputs):
     """assert_bit_exact; for int8 SUM, which LiteRT 2.3's BUILTIN_REF reads as uint8 bytes
-    (test_int8_more.py), edgeport's uint8 twin of the graph must give LiteRT's bytes."""
+    (test_int8_reduce.py), edgeport's uint8 twin of the graph must give LiteRT's bytes."""
     if not any(op.type == "SUM" and graph.tensors[op.outputs[0]].dtype == np.int8
                for op in graph.ops):
         return assert_bit_exact(graph, inputs)

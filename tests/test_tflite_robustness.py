@@ -152,6 +152,24 @@ def run_case(data: bytes, seed: int) -> str:
     return "ran"
 
 
+def guarded(run, label: str, failures: list[str]):
+    """``run()``'s result under the time budget (within the caller's memory ceiling), or None
+    with one line naming ``label`` appended to ``failures`` for a hang, a huge allocation or
+    any exception ``run`` lets through."""
+    try:
+        with time_budget(CASE_SECONDS):
+            return run()
+    except CaseTimeout:
+        failures.append(f"{label}: hang, over {CASE_SECONDS} s")
+    except MemoryError:
+        failures.append(f"{label}: huge allocation (over {MEMORY_HEADROOM >> 30} GiB)")
+    except Exception as exc:  # noqa: BLE001 - the point is to catch anything
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        failures.append(f"{label}: {type(exc).__name__}: {exc} "
+                        f"[at {Path(where.filename).name}:{where.lineno}]")
+    return None
+
+
 # -- seeded mutations -------------------------------------------------------------------------
 
 def test_mutated_models_are_refused_cleanly_or_run(monkeypatch):
@@ -165,18 +183,10 @@ def test_mutated_models_are_refused_cleanly_or_run(monkeypatch):
             structure = structure_positions(original)
             for _ in range(count):
                 damaged, how = mutate(original, structure, rng)
-                try:
-                    with time_budget(CASE_SECONDS):
-                        outcomes[run_case(damaged, case)] += 1
-                except CaseTimeout:
-                    failures.append(f"case {case} ({name}, {how}): hang, over {CASE_SECONDS} s")
-                except MemoryError:
-                    failures.append(f"case {case} ({name}, {how}): huge allocation "
-                                    f"(over {MEMORY_HEADROOM >> 30} GiB)")
-                except Exception as exc:  # noqa: BLE001 - the point is to catch anything
-                    where = traceback.extract_tb(exc.__traceback__)[-1]
-                    failures.append(f"case {case} ({name}, {how}): {type(exc).__name__}: "
-                                    f"{exc} [at {Path(where.filename).name}:{where.lineno}]")
+                outcome = guarded(lambda: run_case(damaged, case), f"case {case} ({name}, {how})",
+                                  failures)
+                if outcome is not None:
+                    outcomes[outcome] += 1
                 case += 1
     assert case == N_MUTATIONS
     assert not failures, f"{len(failures)} of {case} cases failed:\n" + "\n".join(failures[:25])

@@ -16,7 +16,6 @@ import copy
 import itertools
 import json
 import math
-import traceback
 import zipfile
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import pytest
 from edgeport.errors import EdgeportError
 from edgeport.examples import trained_digits_model_path
 from edgeport.lite import TFLiteConverter
-from tests.test_tflite_robustness import (MEMORY_HEADROOM, CaseTimeout, load_and_run,
+from tests.test_tflite_robustness import (MEMORY_HEADROOM, guarded, load_and_run,
                                           memory_ceiling, time_budget)
 
 VALUES = (0, -1, 10**9, 1.5, "x", None, [], {}, True, math.nan)
@@ -161,18 +160,9 @@ def test_mutated_configs_are_refused_cleanly_or_run(tmp_path, digits_h5):
     failures, outcomes = [], {"ran": 0, "refused": 0}
     with memory_ceiling(MEMORY_HEADROOM):
         for path, label in cases:
-            try:
-                with time_budget(CASE_SECONDS):
-                    outcomes[convert_and_run(path)] += 1
-            except CaseTimeout:
-                failures.append(f"{path.name} ({label}): hang, over {CASE_SECONDS} s")
-            except MemoryError:
-                failures.append(f"{path.name} ({label}): huge allocation "
-                                f"(over {MEMORY_HEADROOM >> 30} GiB)")
-            except Exception as exc:  # noqa: BLE001 - the point is to catch anything
-                where = traceback.extract_tb(exc.__traceback__)[-1]
-                failures.append(f"{path.name} ({label}): {type(exc).__name__}: {exc} "
-                                f"[at {Path(where.filename).name}:{where.lineno}]")
+            outcome = guarded(lambda: convert_and_run(path), f"{path.name} ({label})", failures)
+            if outcome is not None:
+                outcomes[outcome] += 1
     assert len(cases) == N_KERAS + N_H5_CONFIG + N_H5_ATTRIBUTES
     assert not failures, f"{len(failures)} of {len(cases)} cases failed:\n" + \
         "\n".join(failures[:25])

@@ -58,10 +58,9 @@ class Summary:
         self.postfix = ", ".join(f"{k}={v}" for k, v in values.items())
 
     def close(self) -> None:
-        if self.closed or self.stream is None:
-            self.closed = True
+        already, self.closed = self.closed, True
+        if already or self.stream is None:  # a second close, or silenced: no line
             return
-        self.closed = True
         seconds = time.perf_counter() - self.started
         units = self.unit if self.n == 1 else f"{self.unit}s"
         extra = f" ({self.postfix})" if self.postfix else ""

@@ -13,6 +13,7 @@ import pytest
 import edgeport.qat as qat
 from edgeport.errors import QuantizationError
 from edgeport.lite.converter import TFLiteConverter
+from edgeport.quantize.plan import FixedGrid, RangeGrid
 from edgeport.cli.qat import add_parser
 from tests.oracles.litert import run_litert
 from tests.qat.conftest import run
@@ -40,9 +41,9 @@ def test_live_keras_model_with_shared_and_fixed_params(separable_live):
     # SOFTMAX's output is on the spec's fixed grid, CONCATENATION's inputs on its output's.
     grids = model.plan.grid
     softmax = next(op for op in model.graph.ops if op.type == "SOFTMAX")
-    assert grids[softmax.outputs[0]] == ("fixed", 1 / 256, -128)
+    assert grids[softmax.outputs[0]] == FixedGrid(1 / 256, -128)
     concat = next(op for op in model.graph.ops if op.type == "CONCATENATION")
-    assert grids[concat.outputs[0]] == ("range", concat.outputs[0])
+    assert grids[concat.outputs[0]] == RangeGrid(concat.outputs[0])
 
 
 def test_float_tflite_source_and_int8_io(tmp_path):

@@ -1,7 +1,8 @@
 """How the int8 quantizer treats an op's tensors: the rule each `OpDef` declares as ``quant``
 (TFLite's 8-bit quantization spec, tensorflow/lite/g3doc/performance/quantization_spec.md, per
-op). Post-training quantization (quantize/ptq.py) writes the parameters a rule names;
-quantization-aware training (qat/prepare.py) fake-quantizes on the same grids.
+op). The quantization plan (quantize/plan.py) turns the rules into a grid per tensor, which
+post-training quantization (quantize/ptq.py) materializes and quantization-aware training
+(edgeport.qat) fake-quantizes along.
 
 A rule also says whether the op's float kernel runs on quantized integers as it is
 (``moves_data``: an op that only moves, copies or selects elements, whose input and output share

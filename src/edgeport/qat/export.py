@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import EdgeportError, QuantizationError
 from ..graph import Graph
-from ..quantize.ptq import Int8Options
+from ..quantize.plan import Int8Options
 
 
 def trained_float_graph(graph: Graph, params: dict) -> Graph:

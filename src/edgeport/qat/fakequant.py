@@ -3,8 +3,8 @@ computes with (rules.py's parameters), and whose gradients follow the straight-t
 estimator (STE: rounding passes the gradient unchanged, clipping stops it outside the range).
 
 - `fake_quant_range`: an asymmetric per-tensor activation on the grid of
-  ``rules.activation_params(lo, hi)`` (range widened to hold 0, zero point nudged to an
-  integer). Written as ``lo_n + clip(round((x - lo_n) / s), 0, 255) * s`` with the nudged
+  ``rules.activation_params(*observers.quantization_range(lo, hi))`` (range widened to hold
+  0 and, when narrower than 1e-6, by 1e-6 each side; zero point nudged to an integer). Written as ``lo_n + clip(round((x - lo_n) / s), 0, 255) * s`` with the nudged
   ``lo_n``, so that a value below the range has d/d lo = 1 and one above d/d hi = 1 (TF's
   FakeQuantWithMinMaxVars gradients), and values inside give LSQ's rounding-error gradient:
   learned ranges train with the same function.
@@ -15,6 +15,8 @@ estimator (STE: rounding passes the gradient unchanged, clipping stops it outsid
 """
 
 from __future__ import annotations
+
+from ..quantize.observers import NEAR_ZERO_TOLERANCE
 
 LEVELS = 255.0
 
@@ -35,11 +37,15 @@ def ste_round(v):
 
 
 def activation_grid(lo, hi):
-    """(scale, zero point) of ``rules.activation_params(lo, hi)`` as jax scalars; the zero
-    point is rounded with the STE so that the nudged range still carries lo's gradient."""
+    """(scale, zero point) of ``rules.activation_params(*quantization_range(lo, hi))``, the
+    grid the int8 export puts [lo, hi] on, as jax scalars; the zero point is rounded with the
+    STE so that the nudged range still carries lo's gradient."""
     import jax.numpy as jnp
 
     lo, hi = jnp.minimum(lo, 0.0), jnp.maximum(hi, 0.0)
+    narrow = (hi - lo) < NEAR_ZERO_TOLERANCE  # widened as observers.quantization_range
+    lo = jnp.where(narrow, lo - NEAR_ZERO_TOLERANCE, lo)
+    hi = jnp.where(narrow, hi + NEAR_ZERO_TOLERANCE, hi)
     scale = jnp.maximum((hi - lo) / LEVELS, 1e-9)
     zero = jnp.clip(ste_round(-128.0 - lo / scale), -128.0, 127.0)
     return scale, zero

@@ -21,10 +21,11 @@ import numpy as np
 
 from ..errors import EdgeportError, QuantizationError
 from ..graph import Graph
-from ..quantize.ptq import Int8Options
+from ..quantize.plan import Int8Options
 from . import data, export, inference, losses, training
 from .devices import placed
-from .prepare import QuantPlan, forward_function, load_float_graph, plan
+from ..quantize.plan import QuantPlan
+from .prepare import forward_function, load_float_graph, qat_plan, trainable_weights
 
 AGREEMENT_TARGET = 0.995
 
@@ -43,7 +44,7 @@ class QATModel:
         self.learn_scales, self.ema_constant = learn_scales, float(ema_constant)
         self.rng = np.random.default_rng(seed)
         self.float_params = {n: np.asarray(graph.tensors[n].data, np.float32)
-                             for n in plan.weights}
+                             for n in trainable_weights(plan)}
         self.params = {n: self.jax.numpy.asarray(v) for n, v in self.float_params.items()}
         self.ranges = None  # {key: jnp [lo, hi]}: set by calibrate or the first batch
         self.history: dict[str, list[float]] = {}
@@ -232,7 +233,7 @@ def prepare(model, representative_dataset=None, per_channel: bool = True,
                                 f"{exc}") from None
     options = Int8Options(per_channel=per_channel,
                           per_channel_dense=per_channel and per_channel_dense)
-    qat = QATModel(graph, plan(graph, options), options, learn_scales=learn_scales,
+    qat = QATModel(graph, qat_plan(graph, options), options, learn_scales=learn_scales,
                    ema_constant=ema_constant, seed=seed)
     if representative_dataset is not None:
         qat.calibrate(representative_dataset)

@@ -1,34 +1,26 @@
 """Post-training quantization to full integer, and the float graph every rewrite starts from.
 
 - `prepare_float`: compressed constants expanded, a model that is already quantized refused.
-- `quantize_int8` (full integer): from calibrated ranges, every op edgeport has an integer
-  kernel for computes on int8 (rules.py says how each tensor is quantized); the others stay
-  float between DEQUANTIZE and QUANTIZE, or, with ``integer_only``, QuantizationError lists
-  them all. Model inputs and outputs are float32 (QUANTIZE/DEQUANTIZE at the boundary), int8
-  or uint8. Calibrated ranges are widened as TFLite's converter widens them
-  (`observers.quantization_range`), and an op whose kernel needs a coarser input grid reads a
-  requantized copy (a near-constant SOFTMAX input).
+- `quantize_int8` (full integer): materializes the quantization plan (plan.py) with
+  calibrated ranges: every op the plan puts on int8 computes on int8, on the grids the plan
+  names; the others stay float between DEQUANTIZE and QUANTIZE, or, with ``integer_only``,
+  QuantizationError lists them all. Model inputs and outputs are float32
+  (QUANTIZE/DEQUANTIZE at the boundary), int8 or uint8. An op whose kernel needs a coarser
+  input grid than calibration gave reads a requantized copy (a near-constant SOFTMAX input).
 Each rewrite (these, and weights_only.py's) works in place on a graph from `prepare_float` and
 returns it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from ..errors import QuantizationError
 from ..graph import Graph, Op, QuantParams, Tensor
-from ..ops.activations import INTEGER_ACTIVATIONS
-from ..ops.quant_rules import Fixed, SameAsInput, Shared
 from ..ops.affine import QUANTIZED_TYPES
 from ..ops.registry import get_op
-from . import rules
-from .observers import quantization_range
-from .weights_only import denied
-from .rules import (activation_params, as_uint8, bias_int32, constant_params, quantize_constant,
-                    same_params, symmetric_weights)
+from .plan import BiasGrid, Int8Options, OpPlan, QuantPlan, RangeGrid, WeightGrid, grid_params, plan
+from .rules import as_uint8, bias_int32, quantize_constant, same_params, symmetric_weights
 
 F32 = np.dtype(np.float32)
 
@@ -58,71 +50,28 @@ def prepare_float(graph: Graph) -> Graph:
     return graph
 
 
-@dataclass
-class Int8Options:
-    """What `quantize_int8` does beyond the spec's defaults."""
-
-    per_channel: bool = True
-    per_channel_dense: bool = True
-    input_type: np.dtype = F32
-    output_type: np.dtype = F32
-    integer_only: bool = False
-    denylisted_ops: frozenset = field(default_factory=frozenset)
-    denylisted_nodes: frozenset = field(default_factory=frozenset)
-
-
-def float_reason(op: Op, graph: Graph, ranges, options: Int8Options) -> str | None:
-    """Why ``op`` must stay float, or None when it can compute on int8. ``""`` marks an op
-    without float tensors, which quantization leaves alone."""
-    floats_in = [n for n in op.inputs if n is not None and graph.tensors[n].dtype == F32]
-    floats_out = [n for n in op.outputs if graph.tensors[n].dtype == F32]
-    if not floats_in and not floats_out:
-        return ""
-    if denied(op, options.denylisted_ops, options.denylisted_nodes):
-        return "denylisted"
-    if op.is_custom or not rules.has_integer_kernel(op.type):
-        return "edgeport has no int8 kernel for it"
-    activation = op.attrs.get("fused_activation_function", "NONE")
-    if activation not in INTEGER_ACTIVATIONS:
-        return f"its fused activation {activation} has no integer form"
-    if floats_out and not any(not graph.tensors[n].is_constant for n in floats_in):
-        return "it makes float values from non-float inputs"
-    weights, _, bias, _ = rules.weighted_inputs(op.type)
-    if weights is not None:
-        for index in (weights, bias):
-            name = op.inputs[index] if index < len(op.inputs) else None
-            if name is not None and not graph.tensors[name].is_constant:
-                return "its weights are not constant"
-    missing = [n for n in floats_in + floats_out
-               if not graph.tensors[n].is_constant and n not in ranges]
-    if missing:
-        return f"tensor {missing[0]!r} has no calibrated range"
-    return None
-
-
 def quantize_int8(graph: Graph, ranges: dict[str, tuple[float, float]],
                   options: Int8Options | None = None) -> Graph:
     """Full-integer int8 from calibrated ``ranges``; see the module doc."""
     from ..passes import remove_dead_code
 
     options = options or Int8Options()
-    order = graph.topological_order()
-    reasons = {id(op): float_reason(op, graph, ranges, options) for op in order}
+    steps = plan(graph, ranges, options)
     if options.integer_only:
-        stuck = [op for op in order if reasons[id(op)] not in (None, "", "denylisted")]
+        stuck = [step for step in steps.ops if step.reason not in (None, "", "denylisted")]
         if stuck:
-            listed = "; ".join(f"{op.type} (layer {op.origin or op.outputs[0]!r}): "
-                               f"{reasons[id(op)]}" for op in stuck)
+            listed = "; ".join(f"{step.op.type} (layer {step.op.origin or step.op.outputs[0]!r}"
+                               f"): {step.reason}" for step in stuck)
             raise QuantizationError(
                 f"cannot make the model integer-only (target_spec.supported_ops="
                 f"[TFLITE_BUILTINS_INT8]): {len(stuck)} op(s) cannot be quantized: {listed}. "
                 "Allow float ops (TFLITE_BUILTINS) to keep them float, or denylist them")
-    rewriter = _Int8Rewriter(graph, ranges, options)
-    for op in order:
-        if reasons[id(op)] is None:
-            rewriter.integer_op(op)
+    rewriter = _Int8Rewriter(graph, ranges, options, steps)
+    for step in steps.ops:
+        if step.integer:
+            rewriter.integer_op(step)
         else:
-            rewriter.float_op(op)
+            rewriter.float_op(step.op)
     graph.ops = rewriter.ops
     return remove_dead_code(graph)
 
@@ -131,8 +80,8 @@ class _Int8Rewriter:
     """Rebuilds the op list: each float tensor gets an int8 and/or a float version, created on
     demand with QUANTIZE / DEQUANTIZE where an int8 op meets a float one."""
 
-    def __init__(self, graph: Graph, ranges, options: Int8Options):
-        self.g, self.ranges, self.opt = graph, ranges, options
+    def __init__(self, graph: Graph, ranges, options: Int8Options, steps: QuantPlan):
+        self.g, self.ranges, self.opt, self.plan = graph, ranges, options, steps
         self.is_float = {n for n, t in graph.tensors.items() if t.dtype == F32}
         self.ops: list[Op] = []
         self.int8: dict[str, str] = {}
@@ -149,7 +98,7 @@ class _Int8Rewriter:
         return name
 
     def _params(self, name: str) -> QuantParams:
-        return activation_params(*quantization_range(*self.ranges[name]))
+        return grid_params(RangeGrid(name), self.ranges)
 
     def _emit(self, op_type: str, source: str, target: str, origin) -> None:
         self.ops.append(Op(op_type, [source], [target], {}, origin=origin))
@@ -236,43 +185,31 @@ class _Int8Rewriter:
     def _any_version(self, name: str) -> str:
         return self.float.get(name) or self.int8[name]
 
-    def integer_op(self, op: Op) -> None:
-        """Rewrite ``op`` to compute on int8."""
-        g = self.g
+    def integer_op(self, step: OpPlan) -> None:
+        """Rewrite ``step.op`` to compute on int8, on the grids of its plan."""
+        g, op = self.g, step.op
         inputs = list(op.inputs)
-        rule = rules.quant_rule(op.type)
-        weights, axis, bias, data = rules.weighted_inputs(op.type)
-        shared = self._params(op.outputs[0]) if isinstance(rule, Shared) else None
-        for i, name in enumerate(op.inputs):
-            if name is None or name not in self.is_float or i == bias:
-                continue
-            tensor = g.tensors[name]
-            if tensor.is_constant:
-                if i == weights:
-                    channel = self.opt.per_channel and (self.opt.per_channel_dense
-                                                        or op.type != "FULLY_CONNECTED")
-                    q, quant = symmetric_weights(tensor.data, axis if channel else None)
-                else:
-                    quant = shared or constant_params(tensor.data)
-                    q = quantize_constant(tensor.data, quant)
+        for i, grid in step.inputs.items():
+            name, tensor = op.inputs[i], g.tensors[op.inputs[i]]
+            if isinstance(grid, BiasGrid):
+                continue  # after the weights and data: needs their scales
+            if isinstance(grid, WeightGrid):
+                q, quant = symmetric_weights(tensor.data, grid.axis)
                 inputs[i] = self._constant(name, q, quant)
+            elif tensor.is_constant:
+                quant = grid_params(grid, self.ranges)
+                inputs[i] = self._constant(name, quantize_constant(tensor.data, quant), quant)
+            elif grid == self.plan.grid[name]:
+                inputs[i] = self.int8_of(name, origin=op.origin)
             else:
-                inputs[i] = self.int8_of(name, shared, op.origin)
-            if isinstance(rule, SameAsInput) and shared is None:
-                shared = g.tensors[inputs[i]].quant
+                inputs[i] = self.int8_of(name, grid_params(grid, self.ranges), op.origin)
         self._coarse_enough(op, inputs)
-        if weights is not None:
-            inputs = self._bias(op, inputs, weights, bias, data)
+        inputs = self._bias(step, inputs)
         outputs, after = [], []
-        for out in op.outputs:
-            if out not in self.is_float:
-                outputs.append(out)
-                continue
-            if isinstance(rule, Fixed):
-                params = rule.params()
-            else:
-                params = shared if shared is not None else self._params(out)
-            outputs.append(self._int8_output(out, params, after))
+        for j, out in enumerate(op.outputs):
+            grid = step.outputs.get(j)
+            outputs.append(out if grid is None else
+                           self._int8_output(out, grid_params(grid, self.ranges), after))
         self.ops.append(Op(op.type, inputs, outputs, dict(op.attrs), origin=op.origin))
         for op_type, source, target in after:
             self._emit(op_type, source, target, op.origin)
@@ -305,20 +242,22 @@ class _Int8Rewriter:
         self.int8[out] = out
         return out
 
-    def _bias(self, op: Op, inputs: list, weights: int, bias: int, data: int) -> list:
+    def _bias(self, step: OpPlan, inputs: list) -> list:
         """The int32 bias at s_in * s_w, or a zero one where LiteRT's kernel needs one."""
-        g = self.g
-        w_quant = g.tensors[inputs[weights]].quant
-        in_scale = g.tensors[inputs[data]].quant.scale[0]
-        name = inputs[bias] if bias < len(inputs) else None
-        rule = rules.quant_rule(op.type)
-        if name is None and not rule.needs_bias:
+        g, op = self.g, step.op
+        found = [(i, grid) for i, grid in step.inputs.items() if isinstance(grid, BiasGrid)]
+        if not found and not step.zero_bias:
             return inputs
-        channels = g.tensors[inputs[weights]].shape[rule.axis]
+        rule = get_op(op.type).quant
+        index, grid = found[0] if found else (rule.bias, BiasGrid(rule.data, rule.weights))
+        w_quant = g.tensors[inputs[grid.weights]].quant
+        in_scale = g.tensors[inputs[grid.data]].quant.scale[0]
+        name = op.inputs[index] if found else None
+        channels = g.tensors[inputs[grid.weights]].shape[rule.axis]
         values = (g.tensors[name].data if name is not None
                   else np.zeros(channels, np.float32))
         q, quant = bias_int32(values, in_scale, w_quant.scale)
         base = name or f"{op.outputs[0]}_bias"
-        inputs = inputs + [None] * (bias + 1 - len(inputs))
-        inputs[bias] = self._constant(base, q, quant)
+        inputs = inputs + [None] * (index + 1 - len(inputs))
+        inputs[index] = self._constant(base, q, quant)
         return inputs

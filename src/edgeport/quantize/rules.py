@@ -39,6 +39,16 @@ def weighted_inputs(op_type: str) -> tuple:
     return rule.weights, rule.axis, rule.bias, rule.data
 
 
+def weights_axis(op_type: str, axis: int, per_channel: bool, per_channel_dense: bool
+                 ) -> int | None:
+    """The axis ``op_type``'s weights are quantized along, or None for per tensor:
+    ``per_channel=False`` makes every op per tensor, ``per_channel_dense=False`` only
+    FULLY_CONNECTED (TFLite Micro's int8 kernel takes no per-channel weights)."""
+    if per_channel and (per_channel_dense or op_type != "FULLY_CONNECTED"):
+        return axis
+    return None
+
+
 def has_integer_kernel(op_type: str) -> bool:
     """Whether edgeport runs ``op_type`` on int8 (it has an integer kernel, or only moves
     data): the ops the quantizer may rewrite. Kernels added later are picked up as they land."""

@@ -57,8 +57,8 @@ def quantize_weights(graph: Graph, per_channel: bool = True, per_channel_dense: 
         data = graph.tensors[name].data
         if data.size < min_elements:
             continue
-        channel = per_channel and (per_channel_dense or op.type != "FULLY_CONNECTED")
-        q, quant = symmetric_weights(data, axis if channel else None)
+        q, quant = symmetric_weights(data, rules.weights_axis(op.type, axis, per_channel,
+                                                              per_channel_dense))
         dequantize.append(_insert_dequantize(graph, name, q, quant, op.origin))
         done.add(name)
     graph.ops[:0] = dequantize

@@ -49,7 +49,7 @@ def output_specs(op: Op, definition, inputs: Sequence[TensorSpec | None], kernel
                  known: Sequence | None = None) -> tuple[list[TensorSpec], str]:
     """The output specs of ``op`` (whose OpDef is ``definition``) from its input specs, and
     how they were found. The one rule of shape inference, for a loaded graph (`infer_specs`)
-    and for a graph that a frontend is building (frontends.keras.builder):
+    and for a graph that a frontend is building (frontends.builder):
     - "computed": every input value is known (``known``, by default the specs' values), and
       ``kernel`` runs on them: the outputs' real values (constant folding);
     - "value": the definition's ``value`` knows them (SHAPE of a tensor: from its shape);

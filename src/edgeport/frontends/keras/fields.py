@@ -4,8 +4,8 @@ A model config is data from a file: any field may hold any JSON value (``"filter
 ``"strides": -1``, ``"kernel_size": null``). Every field the topology walk and the layer rules
 read goes through a `Fields` reader, which returns a value of the expected type and range or
 raises ModelFormatError naming the file, the layer, the field, what it holds and what it
-should hold. Shapes built from config values are checked by `check_size` before anything of
-that size is allocated.
+should hold. Shapes built from config values are checked by `frontends.builder.check_size`
+before anything of that size is allocated.
 """
 
 from __future__ import annotations
@@ -15,11 +15,6 @@ import math
 import numpy as np
 
 from ...errors import ModelFormatError
-
-# The most elements a tensor of one batch item may have: 1 GiB of float32, eight times the
-# largest activation of the big image models (a 512x512x128 decoder map); a larger one comes
-# from a damaged config, and building it would exhaust memory before anything could refuse it.
-MAX_ELEMENTS = 1 << 28
 
 REQUIRED = object()  # the default of a field that must be present
 STORED = object()  # Fields.error's value when the message shows what the field holds
@@ -42,19 +37,6 @@ def is_int(value) -> bool:
 def is_number(value) -> bool:
     """A finite JSON number."""
     return (is_int(value) or isinstance(value, float)) and math.isfinite(value)
-
-
-def check_size(shape, where: str, what: str) -> tuple[int, ...]:
-    """``shape`` if every dimension is a positive int and the product fits MAX_ELEMENTS,
-    else ModelFormatError naming ``what``: called before a tensor of that shape exists."""
-    if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
-               for d in shape):
-        raise ModelFormatError(f"{where}: {what} would have shape {list(shape)}; every "
-                               f"dimension must be a positive integer ({DAMAGED})")
-    if math.prod(shape) > MAX_ELEMENTS:
-        raise ModelFormatError(f"{where}: {what} would have shape {list(shape)}, more than "
-                               f"{MAX_ELEMENTS} elements ({DAMAGED})")
-    return tuple(int(d) for d in shape)
 
 
 class Fields:
@@ -179,5 +161,4 @@ def _all_numbers(value) -> bool:
     return is_number(value)
 
 
-__all__ = ["DAMAGED", "Fields", "MAX_ELEMENTS", "REQUIRED", "check_size", "field_error",
-           "is_int", "is_number"]
+__all__ = ["DAMAGED", "Fields", "REQUIRED", "field_error", "is_int", "is_number"]

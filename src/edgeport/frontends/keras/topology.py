@@ -20,7 +20,8 @@ from ...graph import Graph, Signature, Tensor
 from ...ops import TensorSpec
 from .archive import KerasModel, child_layers, is_model, layer_name
 from .builder import LayerBuilder, Unsupported, unsupported_error
-from .fields import DAMAGED, Fields, check_size
+from ..builder import check_size
+from .fields import DAMAGED, Fields
 from .layers import OPERATION_PREFIX, get_rule, rule_key
 from .schema import KERAS_TENSOR, endpoints as _endpoints, node_refs as _refs
 
@@ -145,7 +146,7 @@ class _Walker:
             self.problems.append((name, "InputLayer", f"input shape {shape} has unknown "
                                   "dimensions besides the batch; give the Input a fixed shape"))
             shape = [shape[0], *[1 if d is None else d for d in shape[1:]]]
-        check_size([1 if d is None else d for d in shape], cfg.where, "the input")
+        check_size([1 if d is None else d for d in shape], cfg.where, "the input", DAMAGED)
         if isinstance(cfg.get("dtype"), dict):  # a DTypePolicy
             dtype = cfg.child("dtype").child("config").text("name", "float32")
         else:

@@ -1,21 +1,24 @@
-"""``edgeport bench MODEL``: latency percentiles and, with --profile, time per op."""
+"""``edgeport bench MODEL``: latency percentiles and, with --profile, time per op.
+
+Time repeated invocations on random inputs and print latency percentiles; --profile adds time
+per op and per op type.
+"""
 
 from __future__ import annotations
 
 import time
 
-from .common import (CommandError, add_backend_arguments, make_console, non_negative_int,
-                     open_interpreter, placement_summary, positive_int, shape_text)
+from .common import (CommandError, add_backend_arguments, add_model_argument, make_console,
+                     non_negative_int, open_interpreter, placement_summary, positive_int,
+                     shape_text, subcommand)
 from .run import random_inputs
 
 
 def add_parser(commands, common) -> None:
     """The ``bench`` subcommand, for edgeport.cli.build_parser."""
-    bench = commands.add_parser(
-        "bench", parents=[common], help="measure a model's latency on random inputs",
-        description="Time repeated invocations on random inputs and print latency "
-                    "percentiles; --profile adds time per op and per op type.")
-    bench.add_argument("model", help=".tflite file")
+    bench = subcommand(commands, common, "bench", bench_command, __doc__,
+                       help="measure a model's latency on random inputs")
+    add_model_argument(bench, ".tflite file")
     bench.add_argument("--batch", type=positive_int, metavar="N",
                        help="resize the first dimension of every input to N")
     bench.add_argument("--runs", type=positive_int, default=50, metavar="N",
@@ -26,7 +29,6 @@ def add_parser(commands, common) -> None:
     bench.add_argument("--top", type=non_negative_int, default=25, metavar="N",
                        help="with --profile: show the N slowest ops (default 25, 0 = all)")
     add_backend_arguments(bench)
-    bench.set_defaults(command=bench_command)
 
 
 def bench_command(args) -> int:

@@ -1,5 +1,5 @@
-"""What the commands share: their error type, console, argument types, text and table
-formatting, and the backend options of ``run`` and ``bench``."""
+"""What the commands share: their error type, console, sub-parser, common arguments and
+argument types, text and table formatting, and the backend options of ``run`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -108,6 +108,32 @@ def device_name(text: str) -> str:
         return canonical_device(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def subcommand(commands, common, name: str, run, doc: str, help: str):
+    """The sub-parser of the command ``name``, for a command module's ``add_parser``: listed
+    in ``edgeport --help`` with ``help``, described in ``edgeport NAME --help`` by the second
+    paragraph of ``doc``, its module's docstring (the first is its usage line), taking the
+    global flags of the ``common`` parent parser, and setting ``args.command`` to ``run``
+    when it is the one parsed. One text describes each command to its users and its readers."""
+    description = doc.split("\n\n")[1]
+    parser = commands.add_parser(name, parents=[common], help=help, description=description)
+    parser.set_defaults(command=run)
+    return parser
+
+
+def add_model_argument(parser, help: str) -> None:
+    """The ``model`` positional (``args.model``) of the commands that read one model file;
+    ``help`` names the formats the command takes. One definition, so that every command
+    spells the model argument the same way."""
+    parser.add_argument("model", help=help)
+
+
+def add_output_argument(parser, metavar: str, help: str | None = None) -> None:
+    """The required ``-o/--output`` (``args.output``) of the commands that write one file or
+    folder, shown as ``metavar``. One definition, so that the commands that write something
+    ask for where the same way."""
+    parser.add_argument("-o", "--output", required=True, metavar=metavar, help=help)
 
 
 def add_backend_arguments(parser) -> None:

@@ -1,6 +1,10 @@
 """``edgeport compare FLOAT.tflite QUANT.tflite --data x.npy [--labels y.npy] [--plot out.png]
 [--top N]``: the quantization report (edgeport.quantize.report) from a shell.
 
+Run a float .tflite and its quantized version on the same data and show, per layer (worst
+first), the SQNR and max error of the quantized run, then both models' size, accuracy (with
+--labels) and latency.
+
 Prints the per-layer SQNR / max-error table, worst first, then both models' size, latency and
 (with ``--labels``) accuracy side by side. ``--data`` is given once per model input, in input
 order, batch first, float (an int8/uint8 model input is quantized with its own parameters).
@@ -8,17 +12,14 @@ order, batch first, float (an int8/uint8 model input is quantized with its own p
 
 from __future__ import annotations
 
-from .common import CommandError, make_console
+from .common import CommandError, make_console, subcommand
 from .data_files import load_npy
 
 
 def add_parser(commands, common) -> None:
     """The ``compare`` subcommand, for edgeport.cli.build_parser."""
-    compare = commands.add_parser(
-        "compare", parents=[common], help="per-layer error of a quantized model vs its float one",
-        description="Run a float .tflite and its quantized version on the same data and show, "
-                    "per layer (worst first), the SQNR and max error of the quantized run, then "
-                    "both models' size, accuracy (with --labels) and latency.")
+    compare = subcommand(commands, common, "compare", compare_command, __doc__,
+                         help="per-layer error of a quantized model vs its float one")
     compare.add_argument("float_model", metavar="FLOAT.tflite", help="the float model")
     compare.add_argument("quant_model", metavar="QUANT.tflite", help="its quantized version")
     compare.add_argument("--data", action="append", required=True, metavar="X.npy",
@@ -29,7 +30,6 @@ def add_parser(commands, common) -> None:
                          help="write the SQNR per layer as a PNG (needs matplotlib)")
     compare.add_argument("--top", type=int, default=20, metavar="N",
                          help="show the N worst layers (default 20, 0 = all)")
-    compare.set_defaults(command=compare_command)
 
 
 def compare_command(args) -> int:

@@ -1,27 +1,27 @@
-"""``edgeport convert MODEL -o OUT.tflite [--quantize ...]``: Keras or .tflite in, .tflite out."""
+"""``edgeport convert MODEL -o OUT.tflite [--quantize ...]``: Keras or .tflite in, .tflite out.
+
+Convert a Keras model (.keras or .h5, read without Keras or TensorFlow) or re-optimize a float
+.tflite, and print a summary (ops, parameters, size).
+"""
 
 from __future__ import annotations
 
-from .common import human_bytes
+from .common import add_model_argument, add_output_argument, human_bytes, subcommand
 from .quantize_options import add_arguments, configure
 
 
 def add_parser(commands, common) -> None:
     """The ``convert`` subcommand, for edgeport.cli.build_parser."""
-    convert = commands.add_parser(
-        "convert", parents=[common], help="convert a .keras/.h5/.tflite model to .tflite",
-        description="Convert a Keras model (.keras or .h5, read without Keras or TensorFlow) "
-                    "or re-optimize a float .tflite, and print a summary (ops, parameters, "
-                    "size).")
-    convert.add_argument("model", help=".keras, .h5 or .tflite file")
-    convert.add_argument("-o", "--output", required=True, metavar="OUT.tflite",
-                         help="the .tflite file to write (atomically; an existing file is "
-                              "replaced only if it is a .tflite)")
+    convert = subcommand(commands, common, "convert", convert_command, __doc__,
+                         help="convert a .keras/.h5/.tflite model to .tflite")
+    add_model_argument(convert, ".keras, .h5 or .tflite file")
+    add_output_argument(convert, "OUT.tflite",
+                        help="the .tflite file to write (atomically; an existing file is "
+                             "replaced only if it is a .tflite)")
     convert.add_argument("--allow-custom-ops", action="store_true",
                          help="keep the custom ops of a .tflite model (they run only where "
                               "they are registered)")
     add_arguments(convert)
-    convert.set_defaults(command=convert_command)
 
 
 def convert_command(args) -> int:

@@ -1,23 +1,24 @@
-"""``edgeport demo``: the main job, end to end, on the built-in example model."""
+"""``edgeport demo``: the main job, end to end, on the built-in example model.
+
+The chapter's story on a digits CNN that ships with edgeport: convert it to float, weights-only
+int8, float16 and full-integer int8 .tflite, compare size, accuracy and latency, then export it
+for the browser.
+"""
 
 from __future__ import annotations
 
-from .common import make_console
+from .common import make_console, subcommand
 
 
 def add_parser(commands, common) -> None:
     """The ``demo`` subcommand, for edgeport.cli.build_parser."""
-    demo = commands.add_parser(
-        "demo", parents=[common], help="the main job on the built-in example model",
-        description="The chapter's story on a digits CNN that ships with edgeport: convert it "
-                    "to float, weights-only int8, float16 and full-integer int8 .tflite, compare "
-                    "size, accuracy and latency, then export it for the browser.")
+    demo = subcommand(commands, common, "demo", demo_command, __doc__,
+                      help="the main job on the built-in example model")
     demo.add_argument("--output-dir", default="edgeport-demo", metavar="DIR",
                       help="where to write the models: a new or empty folder (default: "
                            "./edgeport-demo)")
     demo.add_argument("--overwrite", action="store_true",
                       help="replace the files of an earlier demo in DIR (nothing else)")
-    demo.set_defaults(command=demo_command)
 
 
 def demo_command(args) -> int:

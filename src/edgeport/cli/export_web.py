@@ -1,7 +1,13 @@
 """``edgeport export-web MODEL -o DIR``: a TF.js bundle and demo page
-(edgeport.export.tfjs.export_web), then ``edgeport serve DIR`` shows it."""
+(edgeport.export.tfjs.export_web), then ``edgeport serve DIR`` shows it.
+
+Write a TF.js bundle (model.json, weight shards) and a demo page. Keras models become layers
+models when TF.js has all their layers, anything else a graph model.
+"""
 
 from __future__ import annotations
+
+from .common import add_model_argument, add_output_argument, subcommand
 
 
 def add_parser(commands, common) -> None:
@@ -9,13 +15,10 @@ def add_parser(commands, common) -> None:
     from ..export.tfjs import FORMATS
     from ..export.tfjs.weights import DEFAULT_SHARD_SIZE, QUANTIZATION_DTYPES
 
-    export = commands.add_parser(
-        "export-web", parents=[common], help="export a model for the browser (TF.js + demo page)",
-        description="Write a TF.js bundle (model.json, weight shards) and a demo page. Keras "
-                    "models become layers models when TF.js has all their layers, anything else "
-                    "a graph model.")
-    export.add_argument("model", help=".keras, .h5 or .tflite file")
-    export.add_argument("-o", "--output", required=True, metavar="DIR",
+    export = subcommand(commands, common, "export-web", export_web_command, __doc__,
+                        help="export a model for the browser (TF.js + demo page)")
+    add_model_argument(export, ".keras, .h5 or .tflite file")
+    add_output_argument(export, "DIR",
                         help="the folder to write: new or empty (written atomically)")
     export.add_argument("--overwrite", action="store_true",
                         help="replace an earlier edgeport bundle in DIR (nothing else is ever "
@@ -32,7 +35,6 @@ def add_parser(commands, common) -> None:
                         help="copy this local tf.min.js next to the page (works offline); "
                              "default: load TF.js from the jsDelivr CDN")
     export.add_argument("--labels", metavar="FILE", help="class names, one per line")
-    export.set_defaults(command=export_web_command)
 
 
 def parse_quantize(values: list[str] | None):

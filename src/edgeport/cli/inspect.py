@@ -1,26 +1,25 @@
 """``edgeport inspect MODEL``: what is inside a model file, as tables.
 
-A .tflite file shows its subgraphs, ops, tensors and weights; a Keras .keras or .h5 file its
-layers (see `inspect_keras`). The format is told by the file's first bytes, not its name
-(edgeport.frontends.model_format).
+Show a .tflite model's signatures, ops, tensors (shapes, dtypes, quantization, sizes), op
+counts and weights by dtype; or a Keras .keras/.h5 model's layers (output shapes, parameters,
+inbound layers, whether edgeport converts them) and weights by dtype.
+
+The format is told by the file's first bytes, not its name (edgeport.frontends.model_format);
+the Keras tables are `inspect_keras`'s.
 """
 
 from __future__ import annotations
 
 import os
 
-from .common import human_bytes, make_console, shape_text, weights_table
+from .common import (add_model_argument, human_bytes, make_console, shape_text, subcommand,
+                     weights_table)
 
 def add_parser(commands, common) -> None:
     """The ``inspect`` subcommand, for edgeport.cli.build_parser."""
-    inspect = commands.add_parser(
-        "inspect", parents=[common], help="show a model's ops or layers, tensors and weights",
-        description="Show a .tflite model's signatures, ops, tensors (shapes, dtypes, "
-                    "quantization, sizes), op counts and weights by dtype; or a Keras "
-                    ".keras/.h5 model's layers (output shapes, parameters, inbound layers, "
-                    "whether edgeport converts them) and weights by dtype.")
-    inspect.add_argument("model", help=".tflite, .keras or .h5 file")
-    inspect.set_defaults(command=inspect_command)
+    inspect = subcommand(commands, common, "inspect", inspect_command, __doc__,
+                         help="show a model's ops or layers, tensors and weights")
+    add_model_argument(inspect, ".tflite, .keras or .h5 file")
 
 
 def inspect_command(args) -> int:

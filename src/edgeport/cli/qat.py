@@ -1,5 +1,8 @@
 """``edgeport qat``: quantization-aware fine-tuning from a shell.
 
+Fine-tune a float model with fake int8 quantization (jax), then write the int8 .tflite it
+simulated. Without --labels the model learns from its own float outputs (no labels needed).
+
     edgeport qat MODEL(.keras|.h5|.tflite) --data train.npz [--labels] --epochs N -o OUT.tflite
         [--batch-size N] [--learning-rate LR] [--per-tensor] [--learn-scales]
         [--calibration-samples N] [--validation-split F] [--io-type float32|int8|uint8]
@@ -14,18 +17,15 @@ from __future__ import annotations
 import argparse
 
 from ..errors import QuantizationError
-from .common import IO_TYPES, io_type
+from .common import IO_TYPES, add_model_argument, add_output_argument, io_type, subcommand
 from .data_files import load_npz
 
 
 def add_parser(commands, common) -> None:
     """The ``qat`` subcommand, for edgeport.cli.build_parser."""
-    qat = commands.add_parser(
-        "qat", parents=[common], help="quantization-aware training to an int8 .tflite",
-        description="Fine-tune a float model with fake int8 quantization (jax), then write "
-                    "the int8 .tflite it simulated. Without --labels the model learns from its "
-                    "own float outputs (no labels needed).")
-    qat.add_argument("model", help=".keras, .h5 or float .tflite file")
+    qat = subcommand(commands, common, "qat", qat_command, __doc__,
+                     help="quantization-aware training to an int8 .tflite")
+    add_model_argument(qat, ".keras, .h5 or float .tflite file")
     qat.add_argument("--data", required=True, metavar="train.npz",
                      help="x (inputs, axis 0 = samples) and, with --labels, y")
     qat.add_argument("--labels", action="store_true", help="train on the labels y in --data")
@@ -45,8 +45,7 @@ def add_parser(commands, common) -> None:
                      help="stop after N epochs without a better validation loss")
     qat.add_argument("--io-type", choices=IO_TYPES, default="float32",
                      help="the int8 model's input/output type (default float32)")
-    qat.add_argument("-o", "--output", required=True, metavar="OUT.tflite")
-    qat.set_defaults(command=qat_command)
+    add_output_argument(qat, "OUT.tflite")
 
 
 def qat_command(args) -> int:

@@ -1,21 +1,22 @@
-"""``edgeport run MODEL``: run a model once on .npy inputs or random data."""
+"""``edgeport run MODEL``: run a model once on .npy inputs or random data.
+
+Run a model once with edgeport.lite.Interpreter and print each output's shape, dtype and
+min/max/mean. Inputs are resized to the given arrays; float data for an int8/uint8/int16 input
+is quantized with the input's scale and zero point.
+"""
 
 from __future__ import annotations
 
-from .common import (CommandError, add_backend_arguments, make_console, open_interpreter,
-                     placement_summary, positive_int, shape_text)
+from .common import (CommandError, add_backend_arguments, add_model_argument, make_console,
+                     open_interpreter, placement_summary, positive_int, shape_text, subcommand)
 from .data_files import load_npy
 
 
 def add_parser(commands, common) -> None:
     """The ``run`` subcommand, for edgeport.cli.build_parser."""
-    run = commands.add_parser(
-        "run", parents=[common], help="run a model on .npy inputs or random data",
-        description="Run a model once with edgeport.lite.Interpreter and print each output's "
-                    "shape, dtype and min/max/mean. Inputs are resized to the given arrays; "
-                    "float data for an int8/uint8/int16 input is quantized with the input's "
-                    "scale and zero point.")
-    run.add_argument("model", help=".tflite file")
+    run = subcommand(commands, common, "run", run_command, __doc__,
+                     help="run a model on .npy inputs or random data")
+    add_model_argument(run, ".tflite file")
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", dest="inputs", action="append", metavar="X.npy",
                         help="a .npy file per model input, in the model's input order")
@@ -30,7 +31,6 @@ def add_parser(commands, common) -> None:
                      help="show and write integer (quantized) outputs as float reals, with "
                           "their scale and zero point")
     add_backend_arguments(run)
-    run.set_defaults(command=run_command)
 
 
 def run_command(args) -> int:

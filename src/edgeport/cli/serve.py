@@ -1,17 +1,20 @@
 """``edgeport serve DIR``: one folder (an export-web bundle) over HTTP on 127.0.0.1 only
-(edgeport.export.tfjs.serve)."""
+(edgeport.export.tfjs.serve).
+
+Serve one folder (e.g. an export-web output) over HTTP on 127.0.0.1 only.
+"""
 
 from __future__ import annotations
+
+from .common import subcommand
 
 
 def add_parser(commands, common) -> None:
     """The ``serve`` subcommand, for edgeport.cli.build_parser."""
-    serve = commands.add_parser(
-        "serve", parents=[common], help="serve a web export on 127.0.0.1",
-        description="Serve one folder (e.g. an export-web output) over HTTP on 127.0.0.1 only.")
+    serve = subcommand(commands, common, "serve", serve_command, __doc__,
+                       help="serve a web export on 127.0.0.1")
     serve.add_argument("directory", help="the folder to serve")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.set_defaults(command=serve_command)
 
 
 def serve_command(args) -> int:

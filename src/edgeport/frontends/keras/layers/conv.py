@@ -94,17 +94,24 @@ def depthwise_op(b, x, kernel_hwcm, bias, attrs) -> str:
                 {**attrs, "depth_multiplier": multiplier})
 
 
-@keras_layer("DepthwiseConv2D")
-def depthwise_conv2d(b, cfg, inputs):
-    x = inputs[0]
+def depthwise_config(b, cfg, x) -> tuple:
+    """What DepthwiseConv2D and SeparableConv2D read alike: (kernel_hw, input channels,
+    depth multiplier, the depthwise op's window attrs)."""
     kernel_hw = cfg.ints("kernel_size", 2)
     channels = b.shape(x, rank=4)[-1]
     multiplier = cfg.int("depth_multiplier", 1, minimum=1)
     strides, dilation = cfg.ints("strides", 2, 1), cfg.ints("dilation_rate", 2, 1)
+    return (kernel_hw, channels, multiplier,
+            window_attrs(b, cfg, x, kernel_hw, strides, dilation))
+
+
+@keras_layer("DepthwiseConv2D")
+def depthwise_conv2d(b, cfg, inputs):
+    x = inputs[0]
+    kernel_hw, channels, multiplier, attrs = depthwise_config(b, cfg, x)
     kernel, bias = kernel_and_bias(b, cfg, (*kernel_hw, channels, multiplier),
                                    channels * multiplier)
-    out = depthwise_op(b, x, kernel, bias,
-                       window_attrs(b, cfg, x, kernel_hw, strides, dilation))
+    out = depthwise_op(b, x, kernel, bias, attrs)
     return apply_activation(b, out, cfg.get("activation"))
 
 
@@ -112,18 +119,15 @@ def depthwise_conv2d(b, cfg, inputs):
 def separable_conv2d(b, cfg, inputs):
     """DEPTHWISE_CONV_2D (no bias) then a 1x1 CONV_2D carrying the bias."""
     x = inputs[0]
-    kernel_hw = cfg.ints("kernel_size", 2)
-    channels = b.shape(x, rank=4)[-1]
-    multiplier = cfg.int("depth_multiplier", 1, minimum=1)
+    kernel_hw, channels, multiplier, attrs = depthwise_config(b, cfg, x)
     filters = cfg.int("filters", minimum=1)
-    strides, dilation = cfg.ints("strides", 2, 1), cfg.ints("dilation_rate", 2, 1)
     use_bias = cfg.bool("use_bias", True)
     weights = b.weights((*kernel_hw, channels, multiplier),
                         (1, 1, channels * multiplier, filters),
                         *([(filters,)] if use_bias else []))
     bias = weights[2] if use_bias else np.zeros(filters, np.float32)
     depthwise = depthwise_op(b, x, weights[0], np.zeros(channels * multiplier, np.float32),
-                             window_attrs(b, cfg, x, kernel_hw, strides, dilation))
+                             attrs)
     pointwise = {"padding": "VALID", "stride_h": 1, "stride_w": 1, "dilation_h_factor": 1,
                  "dilation_w_factor": 1}
     out = conv2d_op(b, depthwise, weights[1], bias, pointwise)

@@ -18,10 +18,11 @@ import numpy as np
 from ...errors import ModelFormatError
 from ...graph import Graph, Signature, Tensor
 from ...ops import TensorSpec
+from ..builder import check_size
 from .archive import KerasModel, child_layers, is_model, layer_name
 from .builder import LayerBuilder, Unsupported, unsupported_error
-from ..builder import check_size
 from .fields import DAMAGED, Fields
+from .unsupported import no_rule_reason
 from .layers import OPERATION_PREFIX, get_rule, rule_key
 from .schema import KERAS_TENSOR, endpoints as _endpoints, node_refs as _refs
 
@@ -59,7 +60,7 @@ def scan_layers(model_config: dict) -> list[tuple[str, str, str]]:
             # (a legacy .h5 file writes a registered class as its "package>Name")
             problems.append((name, cls, "custom layer classes cannot be converted"))
         elif get_rule(rule_key(layer)) is None:
-            problems.append((name, cls, "edgeport has no rule for this layer"))
+            problems.append((name, cls, no_rule_reason(cls)))
         elif cfg.get("data_format") == "channels_first":
             problems.append((name, cls, "data_format='channels_first' is not supported; "
                                         "use channels_last"))

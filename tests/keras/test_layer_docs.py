@@ -1,0 +1,57 @@
+"""docs/keras-layers.md is the list of what the Keras frontend converts: every registered rule
+is on it and nothing else is, and the error for a layer without a rule points to it, with the
+nearest alternative for the layers people most often ask for."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import keras
+import pytest
+
+from edgeport.errors import UnsupportedLayerError
+from edgeport.frontends.keras.layers import RULES
+from edgeport.frontends.keras.unsupported import LAYERS_PAGE, NEAREST
+from edgeport.lite.converter import TFLiteConverter
+
+PAGE = Path(__file__).parents[2] / LAYERS_PAGE
+
+
+def _listed_layers() -> list[str]:
+    """The backticked names in the first column of the page's tables."""
+    names = []
+    for line in PAGE.read_text().splitlines():
+        cells = line.split("|")
+        if line.startswith("|") and len(cells) > 2 and not set(cells[1].strip()) <= set("-: "):
+            names += re.findall(r"`([^`]+)`", cells[1])
+    return names
+
+
+def test_the_page_lists_every_rule_once_and_nothing_else():
+    listed = _listed_layers()
+    assert sorted(listed) == sorted(RULES), (set(listed) ^ set(RULES))
+
+
+def test_alternatives_are_only_for_layers_without_a_rule():
+    assert not set(NEAREST) & set(RULES)
+    text = PAGE.read_text()
+    assert "## Not converted yet" in text
+    for name in ("LSTM", "GRU", "MultiHeadAttention", "Conv1DTranspose"):
+        assert f"`{name}`" in text.split("## Not converted yet")[1], name
+
+
+@pytest.mark.parametrize("layer, hint", [
+    (lambda: keras.layers.LSTM(4, name="seq"), "recurrent layers are not converted yet"),
+    (lambda: keras.layers.Conv1DTranspose(2, 3, name="seq"),
+     r"Conv2DTranspose with a \(k, 1\) kernel"),
+    (lambda: keras.layers.GroupNormalization(groups=1, name="seq"), None),
+])
+def test_no_rule_error_points_to_the_page(layer, hint):
+    inp = keras.Input((6, 4))
+    model = keras.Model(inp, layer()(inp))
+    with pytest.raises(UnsupportedLayerError) as error:
+        TFLiteConverter.from_keras_model(model).convert()
+    message = str(error.value)
+    assert "layer 'seq'" in message and LAYERS_PAGE in message
+    assert hint is None or re.search(hint, message)

@@ -8,9 +8,13 @@ import re
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 
 from edgeport.errors import UnsupportedLayerError
+from edgeport.graph import Graph, Tensor
+from edgeport.ops import TensorSpec
+from edgeport.frontends.keras.builder import LayerBuilder, Unsupported
 from edgeport.frontends.keras.layers import RULES
 from edgeport.frontends.keras.unsupported import LAYERS_PAGE, NEAREST
 from edgeport.lite.converter import TFLiteConverter
@@ -55,3 +59,21 @@ def test_no_rule_error_points_to_the_page(layer, hint):
     message = str(error.value)
     assert "layer 'seq'" in message and LAYERS_PAGE in message
     assert hint is None or re.search(hint, message)
+
+
+def test_a_mask_is_refused_not_dropped():
+    inp = keras.Input((5,), dtype="int32")
+    x = keras.layers.Embedding(11, 4, mask_zero=True, name="embed")(inp)
+    model = keras.Model(inp, keras.layers.GlobalAveragePooling1D()(x))  # pooling reads the mask
+    with pytest.raises(UnsupportedLayerError, match=r"\(NotEqual\): .*Embedding with "
+                                                    r"mask_zero=True; masks are not converted"):
+        TFLiteConverter.from_keras_model(model).convert()
+    # The rule refuses it too, for a file that records no mask operation.
+    graph = Graph()
+    graph.add_tensor(Tensor("ids", (-1, 5), np.int32))
+    specs = {"ids": TensorSpec((1, 5), np.dtype(np.int32))}
+    config = {"input_dim": 11, "output_dim": 4, "mask_zero": True}
+    b = LayerBuilder(graph, specs, {"ids"}, "embed", "Embedding", config,
+                     [np.zeros((11, 4), np.float32)], "model.keras")
+    with pytest.raises(Unsupported, match="mask_zero=True"):
+        RULES["Embedding"](b, b.config, ["ids"])

@@ -60,7 +60,7 @@ def scan_layers(model_config: dict) -> list[tuple[str, str, str]]:
             # (a legacy .h5 file writes a registered class as its "package>Name")
             problems.append((name, cls, "custom layer classes cannot be converted"))
         elif get_rule(rule_key(layer)) is None:
-            problems.append((name, cls, no_rule_reason(cls)))
+            problems.append((name, cls, no_rule_reason(rule_key(layer))))
         elif cfg.get("data_format") == "channels_first":
             problems.append((name, cls, "data_format='channels_first' is not supported; "
                                         "use channels_last"))

@@ -24,6 +24,8 @@ NEAREST = {
                      "ConvLSTM2D", "TimeDistributed"), _RECURRENT),
     **dict.fromkeys(("StringLookup", "IntegerLookup", "TextVectorization", "Hashing",
                      "CategoryEncoding", "Discretization"), _PREPROCESSING),
+    "ops.NotEqual": ("Keras records this comparison for the mask of an Embedding with "
+                     "mask_zero=True; masks are not converted yet"),
     **dict.fromkeys(("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
                      "RandomContrast", "RandomBrightness"), _AUGMENTATION),
     "RandomCrop": ("not a no-op at inference: it resizes as Resizing(crop_to_aspect_ratio="
@@ -31,10 +33,11 @@ NEAREST = {
 }
 
 
-def no_rule_reason(class_name: str) -> str:
-    """Why a layer of ``class_name`` is refused, with the nearest alternative where there is
-    one and where to read what converts."""
-    nearest = NEAREST.get(class_name)
+def no_rule_reason(key: str) -> str:
+    """Why a layer whose rule key (`layers.rule_key`: its class name, ``ops.<Class>`` for an
+    operation) is ``key`` is refused, with the nearest alternative where there is one and
+    where to read what converts."""
+    nearest = NEAREST.get(key)
     hint = f" ({nearest})" if nearest else ""
     return (f"edgeport has no rule for this layer{hint}; {LAYERS_PAGE} lists the layers it "
             "converts")

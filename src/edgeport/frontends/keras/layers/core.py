@@ -79,7 +79,11 @@ def rescaling(b, cfg, inputs):
 @keras_layer("Embedding")
 def embedding(b, cfg, inputs):
     """GATHER of rows of the [input_dim, output_dim] table; float indices are cast to int32
-    as Keras does."""
+    as Keras does. ``mask_zero=True`` is refused: its mask changes what later layers compute
+    (pooling, recurrent layers), and masks are not converted yet."""
+    if cfg.bool("mask_zero", False):
+        raise b.unsupported("mask_zero=True: the mask it makes changes what later layers "
+                            "compute, and masks are not converted yet")
     ids = inputs[0]
     (table,) = b.weights((cfg.int("input_dim", minimum=1), cfg.int("output_dim", minimum=1)))
     if not np.issubdtype(b.specs[ids].dtype, np.integer):

@@ -229,7 +229,7 @@ def test_set_visible_devices_hides_gpus(tmp_path):
 
 
 def test_devices_table_without_gpu(capsys):
-    from edgeport.runtime.devices import devices_command
+    from edgeport.cli.devices import devices_command
 
     assert devices_command(SimpleNamespace()) == 0
     out = capsys.readouterr().out
@@ -239,7 +239,7 @@ def test_devices_table_without_gpu(capsys):
 def test_devices_table_with_gpus(tmp_path, capsys):
     fake_smi(tmp_path, "\n".join(SMI_ROWS) + "\n")
     fresh_gpus()
-    from edgeport.runtime.devices import devices_command
+    from edgeport.cli.devices import devices_command
 
     assert devices_command(SimpleNamespace()) == 0
     out = capsys.readouterr().out

@@ -58,8 +58,10 @@ def trainable_weights(p: QuantPlan) -> dict[str, int | None]:
     trainable = {}
     for step in p.ops:
         for i, grid in step.inputs.items():
-            if isinstance(grid, (WeightGrid, BiasGrid)):
-                trainable[step.op.inputs[i]] = getattr(grid, "axis", None)
+            if isinstance(grid, WeightGrid):
+                trainable[step.op.inputs[i]] = grid.axis
+            elif isinstance(grid, BiasGrid):
+                trainable[step.op.inputs[i]] = None
     return trainable
 
 

@@ -56,9 +56,9 @@ def quantize_int8(graph: Graph, ranges: dict[str, tuple[float, float]],
     from ..passes import remove_dead_code
 
     options = options or Int8Options()
-    steps = plan(graph, ranges, options)
+    quant_plan = plan(graph, ranges, options)
     if options.integer_only:
-        stuck = [step for step in steps.ops if step.reason not in (None, "", "denylisted")]
+        stuck = [step for step in quant_plan.ops if step.reason not in (None, "", "denylisted")]
         if stuck:
             listed = "; ".join(f"{step.op.type} (layer {step.op.origin or step.op.outputs[0]!r}"
                                f"): {step.reason}" for step in stuck)
@@ -66,8 +66,8 @@ def quantize_int8(graph: Graph, ranges: dict[str, tuple[float, float]],
                 f"cannot make the model integer-only (target_spec.supported_ops="
                 f"[TFLITE_BUILTINS_INT8]): {len(stuck)} op(s) cannot be quantized: {listed}. "
                 "Allow float ops (TFLITE_BUILTINS) to keep them float, or denylist them")
-    rewriter = _Int8Rewriter(graph, ranges, options, steps)
-    for step in steps.ops:
+    rewriter = _Int8Rewriter(graph, ranges, options, quant_plan)
+    for step in quant_plan.ops:
         if step.integer:
             rewriter.integer_op(step)
         else:
@@ -80,8 +80,8 @@ class _Int8Rewriter:
     """Rebuilds the op list: each float tensor gets an int8 and/or a float version, created on
     demand with QUANTIZE / DEQUANTIZE where an int8 op meets a float one."""
 
-    def __init__(self, graph: Graph, ranges, options: Int8Options, steps: QuantPlan):
-        self.g, self.ranges, self.opt, self.plan = graph, ranges, options, steps
+    def __init__(self, graph: Graph, ranges, options: Int8Options, quant_plan: QuantPlan):
+        self.g, self.ranges, self.opt, self.plan = graph, ranges, options, quant_plan
         self.is_float = {n for n, t in graph.tensors.items() if t.dtype == F32}
         self.ops: list[Op] = []
         self.int8: dict[str, str] = {}

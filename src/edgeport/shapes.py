@@ -20,14 +20,16 @@ from .ops.registry import Kernel
 
 def initial_specs(graph: Graph, input_shapes: Mapping[str, Sequence[int]] | None = None
                   ) -> dict[str, TensorSpec]:
-    """Specs of the constants and graph inputs, before any op has run."""
+    """Specs of the constants, graph inputs and variable tensors (a recurrent op's state),
+    before any op has run."""
     input_shapes = input_shapes or {}
     specs = {}
     for name, tensor in graph.tensors.items():
         if tensor.data is not None and tensor.sparsity is None:
             specs[name] = TensorSpec(tuple(tensor.data.shape), tensor.dtype, tensor.data,
                                      tensor.quant)
-        elif name in input_shapes or tensor.sparsity is not None or name in graph.inputs:
+        elif (name in input_shapes or tensor.sparsity is not None or name in graph.inputs
+              or tensor.is_variable):
             shape = tuple(input_shapes.get(name, concrete_shape(tensor.shape)))
             specs[name] = TensorSpec(shape, tensor.dtype, None, tensor.quant)
     return specs
@@ -116,6 +118,26 @@ def _constant_value(graph: Graph, name: str | None, spec: TensorSpec | None):
     return spec.value
 
 
+def subgraph_output_specs(root: Graph, op: Op, inputs: Sequence[TensorSpec]
+                          ) -> list[TensorSpec]:
+    """The output specs of ``op``, which runs subgraphs of ``root`` (IF), from its input
+    specs: those of the subgraph it runs, by shape inference through it (the first one it
+    names: LiteRT needs an IF's branches to agree)."""
+    definition = get_op(op.type)
+    graphs = root.all_graphs()
+    indices = [op.attrs[field] for field in definition.subgraph_fields]
+    if not all(0 < i < len(graphs) for i in indices):
+        raise GraphError(f"graph {root.name!r}: op {op.label} runs subgraph(s) {indices}, "
+                         f"the model has {len(graphs) - 1}")
+    body = graphs[indices[0]]
+    operands = list(inputs)[len(op.inputs) - len(body.inputs):]
+    kernels = {id(o): get_op(o.type).prepare(o, body) for o in body.ops}
+    specs = infer_specs(body, kernels, {name: spec.shape for name, spec in
+                                        zip(body.inputs, operands)}, f"graph {body.name!r}")
+    return [TensorSpec(specs[name].shape, specs[name].dtype, None, specs[name].quant)
+            for name in body.outputs]
+
+
 def validate(graph: Graph) -> Graph:
     """``graph`` checked whole: its structure (Graph.validate), and in every subgraph that
     each op is known and produces the shapes and dtypes its output tensors declare
@@ -123,19 +145,19 @@ def validate(graph: Graph) -> Graph:
     quantization parameters). GraphError naming the op and tensor otherwise."""
     graph.validate()
     for g in graph.all_graphs():
-        check_shapes(g)
+        check_shapes(g, graph)
     return graph
 
 
-def check_shapes(graph: Graph) -> None:
+def check_shapes(graph: Graph, root: Graph | None = None) -> None:
     """Raise GraphError where an op's inferred output shape or dtype differs from the
     declared output tensor (dynamic -1 dims match anything). Custom ops keep their declared
-    output specs."""
+    output specs; an op that runs subgraphs of ``root`` (the model ``graph`` is part of) has
+    theirs."""
     missing = [t for t in missing_ops(graph.op_types()) if not t.startswith("CUSTOM:")]
     if missing:
         raise GraphError(f"graph {graph.name!r} uses unknown op types: {', '.join(missing)}")
-    kernels = {id(op): get_op(op.type).prepare(op, graph) for op in graph.ops if not op.is_custom}
-    specs = infer_specs(graph, kernels, source=f"graph {graph.name!r}")
+    specs = infer_model_specs(graph, root=root)
     for op in graph.ops:
         if op.is_custom:
             continue
@@ -149,6 +171,31 @@ def check_shapes(graph: Graph) -> None:
                 raise GraphError(f"graph {graph.name!r}: op {op.label} produces dtype "
                                  f"{inferred.dtype} but tensor {name!r} is declared "
                                  f"{declared.dtype}")
+
+
+def infer_model_specs(graph: Graph, input_shapes: Mapping[str, Sequence[int]] | None = None,
+                      root: Graph | None = None) -> dict[str, TensorSpec]:
+    """`infer_specs` of a model's ``graph`` (part of ``root``, by default itself) with no
+    executor: its own kernels, and for an op that runs subgraphs, the specs its subgraph
+    infers (`subgraph_output_specs`). Custom ops keep their declared specs."""
+    root = root or graph
+    kernels = {id(op): _checking_kernel(op, graph, root)
+               for op in graph.ops if not op.is_custom}
+    return infer_specs(graph, kernels, input_shapes, source=f"graph {graph.name!r}")
+
+
+def _checking_kernel(op: Op, graph: Graph, root: Graph) -> Kernel:
+    """The kernel shape checking runs for ``op``: its own, or for an op that runs subgraphs,
+    one giving zeros of the specs its subgraph infers (each branch is checked as a graph)."""
+    definition = get_op(op.type)
+    if not definition.subgraph_fields:
+        return definition.prepare(op, graph)
+
+    def kernel(inputs):
+        specs = [TensorSpec(np.shape(x), np.asarray(x).dtype) for x in inputs]
+        return [np.zeros(s.shape, s.dtype) for s in subgraph_output_specs(root, op, specs)]
+
+    return kernel
 
 
 def _shapes_agree(declared, inferred) -> bool:

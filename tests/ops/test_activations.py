@@ -130,3 +130,9 @@ def test_float_version_is_1(op_type):
     attrs = {"LEAKY_RELU": {"alpha": 0.2}, "GELU": {"approximate": False}}.get(op_type)
     graph = op_graph(op_type, [Input((2, 3))], attrs)
     assert get_op(op_type).version(graph.ops[0], graph) == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_zeros_like_matches_litert(dtype):
+    [y] = assert_matches_litert(op_graph("ZEROS_LIKE", [Input((2, 5), dtype)]))
+    assert y.dtype == dtype and not y.any()

@@ -235,3 +235,12 @@ def test_versions():
     assert _version("CONCATENATION", [Input((2,), np.int8)]) == 2
     assert _version("CONCATENATION", [Input((2,), np.int16)]) == 3
     assert _version("CONCATENATION", [Input((2,))]) == 1
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("dtype", [np.float32, np.int8, np.bool_])
+def test_reverse_v2_matches_litert(axis, dtype):
+    graph = op_graph("REVERSE_V2", [Input((2, 3, 4), dtype), i32(axis)])
+    assert get_op("REVERSE_V2").version(graph.ops[0], graph) == \
+        {np.float32: 1, np.int8: 3, np.bool_: 2}[dtype]
+    assert_matches_litert(graph)

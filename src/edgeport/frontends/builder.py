@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import EdgeportError, ModelFormatError
 from ..graph import Graph, Op, Tensor
 from ..ops import TensorSpec, get_op
-from ..shapes import output_specs
+from ..shapes import output_specs, subgraph_output_specs
 
 # The most elements a tensor of one batch item may have: 1 GiB of float32, eight times the
 # largest activation of the big image models (a 512x512x128 decoder map); a larger one comes
@@ -123,10 +123,13 @@ class GraphBuilder:
         """The output specs of ``op`` (edgeport.shapes.output_specs), and whether they carry
         the batch dimension: as its inputs do, but for a value known from shapes alone (SHAPE
         of a tensor holds the batch size and has no batch dimension)."""
-        def kernel(arrays):  # prepared only when it runs
-            return definition.prepare(op, self.graph)(arrays)
+        if definition.subgraph_fields:  # IF: the specs of the subgraph it runs
+            results, how = subgraph_output_specs(self.graph, op, specs), "subgraph"
+        else:
+            def kernel(arrays):  # prepared only when it runs
+                return definition.prepare(op, self.graph)(arrays)
 
-        results, how = output_specs(op, definition, specs, kernel)
+            results, how = output_specs(op, definition, specs, kernel)
         batched = how != "value" and any(n in self.dynamic for n in op.inputs if n is not None)
         return results, batched
 

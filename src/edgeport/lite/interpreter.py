@@ -17,7 +17,7 @@ from ..graph import Graph, Tensor
 from ..ops import missing_ops
 from ..runtime.backends import make_executor
 from ..runtime.executor import GraphExecutor
-from ..runtime.kernels import bind_kernels
+from ..runtime.kernels import bind_kernels, run_subgraph
 
 _CUSTOM_OPS: dict[str, Callable] = {}
 
@@ -61,7 +61,8 @@ class Interpreter:
         # devices with strategy "pipeline" or "data_parallel"; see edgeport.runtime.backends).
         self._device_options = dict(backend=backend, devices=devices, strategy=strategy,
                                     placement=placement, strict=strict)
-        self._kernels = bind_kernels(self._graph, dict(_CUSTOM_OPS), self._source)
+        self._kernels = bind_kernels(self._graph, dict(_CUSTOM_OPS), self._source,
+                                     call=self._call_subgraph)
         self._executors: dict[int, GraphExecutor] = {}
         self._names = list(self._graph.tensors)
         self._indices: dict[int, dict[str, int]] = {}  # per subgraph: tensor name -> index
@@ -87,6 +88,10 @@ class Interpreter:
                 self.num_threads, **self._device_options)
         return self._executors[subgraph_index]
 
+    def _call_subgraph(self, index: int, inputs: list) -> list:
+        """What IF runs: this interpreter's executor of subgraph ``index``, on its backend."""
+        return run_subgraph(self._executor(index), inputs)
+
     def _index_of(self, subgraph_index: int = 0) -> dict[str, int]:
         """Tensor name -> index in one subgraph, built once (lookups stay O(1))."""
         if subgraph_index not in self._indices:
@@ -101,12 +106,15 @@ class Interpreter:
                               f"(the model has {len(names)} tensors)")
         return names[index]
 
-    def _input_position(self, index: int) -> int:
+    def _settable(self, index: int) -> str:
+        """The name of tensor ``index`` if it can be set or resized, as in tf.lite: a graph
+        input, or a variable tensor (a recurrent op's state)."""
         name = self._name(index)
-        if name not in self._graph.inputs:
+        if name not in self._graph.inputs and name not in self._executor(0).state_names:
             raise TensorError(f"{self._source}: tensor {index} ({name!r}) is not an input of "
-                              "the model; only inputs can be set or resized")
-        return self._graph.inputs.index(name)
+                              "the model; only inputs and variable tensors can be set or "
+                              "resized")
+        return name
 
     def placement_report(self):
         """What ran where, the copies made between devices and the fallbacks (backend="jax")."""
@@ -114,14 +122,22 @@ class Interpreter:
 
     # -- the tf.lite.Interpreter API -------------------------------------------------------------
     def allocate_tensors(self) -> None:
-        self._executor(0).allocate()
+        """Plan for the current input shapes; as in LiteRT, a second call with nothing
+        resized keeps the plan and the variable tensors' state."""
+        executor = self._executor(0)
+        if not executor.allocated:
+            executor.allocate()
+
+    def reset_all_variables(self) -> None:
+        """Every variable tensor (a recurrent op's state) back to zeros, in every subgraph."""
+        for executor in self._executors.values():
+            executor.reset_variables()
 
     def invoke(self) -> None:
         self._executor(0).invoke()
 
     def resize_tensor_input(self, input_index: int, tensor_size, strict: bool = False) -> None:
-        position = self._input_position(input_index)
-        name = self._graph.inputs[position]
+        name = self._settable(input_index)
         signature = self._graph.tensors[name].shape
         size = [int(d) for d in np.asarray(tensor_size).reshape(-1)]
         if len(size) != len(signature) and strict:
@@ -135,14 +151,14 @@ class Interpreter:
         self._executor(0).resize_input(name, size)
 
     def set_tensor(self, tensor_index: int, value) -> None:
-        position = self._input_position(tensor_index)
+        name = self._settable(tensor_index)
         executor = self._executor(0)
-        name = self._graph.inputs[position]
         tensor = self._graph.tensors[name]
         value = np.asarray(value)
         _check_value(value, tensor, executor.shape_of(name),
-                     f"{self._source}: input {position} ({name!r})")
-        executor.values[name] = np.array(value, copy=True)
+                     f"{self._source}: tensor {tensor_index} ({name!r})")
+        state = executor.variables if name in executor.state_names else executor.values
+        state[name] = np.array(value, copy=True)
 
     def get_tensor(self, tensor_index: int, subgraph_index: int = 0) -> np.ndarray:
         return np.array(self._value(tensor_index, subgraph_index), copy=True)
@@ -156,6 +172,8 @@ class Interpreter:
         name = self._name(index, subgraph_index)
         executor = self._executor(subgraph_index)
         tensor = executor.graph.tensors[name]
+        if name in executor.variables:
+            return executor.variables[name]
         if name in executor.values:
             return executor.values[name]
         if name in executor.constants:

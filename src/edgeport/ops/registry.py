@@ -11,6 +11,9 @@ An op definition holds everything about that op (DESIGN.md "One op, one place"):
   marks the ops whose float kernel cannot be traced;
 - ``quant``: how the int8 quantizer treats its tensors (`edgeport.ops.quant_rules`), read by
   PTQ and QAT; it also says whether the float kernel runs on integers as is (``moves_data``);
+- ``variable_inputs``: the inputs it updates in place (a recurrent op's state), and
+  ``activates_output``: False where its fused activation is applied inside the kernel;
+- ``subgraph_fields`` and ``prepare_call``: for an op that runs subgraphs (IF);
 - ``fusable_activations``: the activation ops that fusion folds into it (passes.fusion);
 - ``cost``: its estimated work, by which placement balances pipeline stages;
 - ``version``: the minimal .tflite op version for the tensors in use
@@ -72,6 +75,15 @@ class OpDef:
     # tensors' metadata (QUANTIZE, DEQUANTIZE, DENSIFY): the jax backend runs that prepared
     # kernel where it is `traceable`, else the op runs on NumPy.
     traces: bool = True
+    # The inputs the op updates in place (TFLite's variable tensors: a recurrent op's state).
+    # Its kernel returns their new values after its outputs; the interpreter keeps them.
+    variable_inputs: tuple[int, ...] = ()
+    # Whether ``fused_activation_function`` applies to the output (False where it is an
+    # activation inside the kernel: the recurrent ops' cell activation).
+    activates_output: bool = True
+    # The options naming subgraphs the op runs (IF's branches): its kernel is
+    # ``prepare_call(op, call)``, with ``call(index, inputs) -> outputs`` from the interpreter.
+    subgraph_fields: tuple[str, ...] = ()
 
     def run_float(self, attrs: dict, *inputs: np.ndarray):
         """The reference kernel: returns one array, or a tuple for several outputs. Written
@@ -113,7 +125,7 @@ class OpDef:
         result = self.run_float(attrs, *inputs)
         outputs = list(result) if isinstance(result, (tuple, list)) else [result]
         activation = attrs.get("fused_activation_function", "NONE")
-        if activation != "NONE":
+        if activation != "NONE" and self.activates_output:
             out = outputs[0]
             # A result the kernel just allocated is overwritten in place (saving a pass over
             # memory); anything else (a view, a constant, an input) gets a new array.

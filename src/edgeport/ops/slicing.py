@@ -175,3 +175,21 @@ class Gather(OpDef):
         if op.attrs.get("batch_dims", 0) != 0:
             return 5
         return dtype_version(params.dtype, {np.int16: 4, np.bool_: 3, np.int8: 2})
+
+
+@register_op("REVERSE_V2")
+class ReverseV2(OpDef):
+    """The input with the order of its elements along each of the axes in input 1 reversed
+    (TFLite takes one axis; a negative one counts from the end)."""
+
+    quant = SameAsInput()
+    options = Options("ReverseV2Options")
+    static_inputs = (1,)
+
+    def run_float(self, attrs, x, axes):
+        axes = tuple(normalize_axis(a, x.ndim) for a in int_list(axes))
+        return x[tuple(slice(None, None, -1) if i in axes else slice(None)
+                       for i in range(x.ndim))]
+
+    def version(self, op, graph):
+        return dtype_version(input_tensor(op, graph).dtype, {np.int8: 3, np.bool_: 2})

@@ -1,5 +1,5 @@
 """Elementwise unary math (float32 in, float32 out): LOGISTIC, TANH, ELU, EXP, SIN, LOG, SQRT,
-RSQRT, GELU; and `UnaryOp`, which the RELU family (relu.py) and HARD_SWISH (hard_swish.py) build on.
+RSQRT, GELU; ZEROS_LIKE (any dtype); and `UnaryOp`, which the RELU family (relu.py) and HARD_SWISH (hard_swish.py) build on.
 
 Most ops here are one function of their input, so each is a small `UnaryOp` subclass naming
 it; the functions mirror TFLite's float reference kernels
@@ -15,7 +15,7 @@ import numpy as np
 
 from ..arrays import array_namespace, for_arrays
 from .options import Bool, Options
-from .quant_rules import Fixed
+from .quant_rules import Fixed, Unquantized
 from .quantized import float_lookup_kernel
 from .registry import OpDef, register_op
 
@@ -164,3 +164,17 @@ class Gelu(UnaryOp):
         import jax
 
         return jax.nn.gelu(x, approximate=attrs["approximate"])
+
+
+def zeros_like(x):
+    return array_namespace(x).zeros_like(x)
+
+
+@register_op("ZEROS_LIKE")
+class ZerosLike(UnaryOp):
+    """Zeros of the input's shape and dtype: what a converter starts a recurrent state from,
+    sized by the batch at run time."""
+
+    options = Options("ZerosLikeOptions")
+    quant = Unquantized()  # LiteRT's ZEROS_LIKE has no 8-bit kernel
+    fn = staticmethod(zeros_like)

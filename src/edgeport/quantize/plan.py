@@ -166,15 +166,39 @@ def float_reason(op: Op, graph: Graph, ranges, options: Int8Options) -> str | No
     return None
 
 
+def _float_islands(graph: Graph, order: list[Op], reasons: dict) -> dict:
+    """``reasons`` with the ops that sit among float ops kept float: an op without weights
+    whose inputs all come from ops that stay float (or are constants) and whose outputs only
+    float ops read would gain nothing from int8 but a QUANTIZE before it and a DEQUANTIZE
+    after it (the zero initial state a recurrent layer's IF takes is made so). A weighted op
+    is quantized even there: its int8 weights are a quarter of the size."""
+    producer, consumers = graph.producers(), graph.consumers()
+    reasons = dict(reasons)
+    for op in order:
+        if reasons[id(op)] is not None or rules.weighted_inputs(op.type)[0] is not None:
+            continue
+        sources = [producer.get(n) for n in op.inputs
+                   if n is not None and not graph.tensors[n].is_constant]
+        readers = [c for n in op.outputs for c in consumers.get(n, [])]
+        if (sources and all(p is not None and reasons[id(p)] not in (None, "")
+                            for p in sources)
+                and readers and all(reasons[id(c)] not in (None, "") for c in readers)
+                and not set(op.outputs) & set(graph.outputs)):
+            reasons[id(op)] = "only float ops feed it and read it"
+    return reasons
+
+
 def plan(graph: Graph, ranges, options: Int8Options) -> QuantPlan:
     """The `QuantPlan` of ``graph``; ``ranges``: the tensors that have a range (a dict of
     calibrated ranges, or any collection of names)."""
     order = graph.topological_order()
     grid = {name: RangeGrid(name) for name in graph.inputs
             if graph.tensors[name].dtype == F32}
+    reasons = _float_islands(graph, order, {id(op): float_reason(op, graph, ranges, options)
+                                            for op in order})
     steps = []
     for op in order:
-        step = OpPlan(op, float_reason(op, graph, ranges, options))
+        step = OpPlan(op, reasons[id(op)])
         if step.integer:
             _plan_integer_op(step, graph, grid, options)
         for j, name in enumerate(op.outputs):

@@ -4,6 +4,11 @@ Planning (`GraphExecutor.allocate`) infers every tensor's shape and folds every 
 are constants, so float16/int8 weights behind DEQUANTIZE (and DENSIFY of sparse weights) are
 computed once and cached, as LiteRT does. Invoking runs the remaining ops in order and drops each
 intermediate after its last use, unless all tensors are to be preserved.
+
+Variable tensors (a recurrent op's state, `OpDef.variable_inputs`) persist as LiteRT's do: zero
+when first allocated and after a resize, updated in place by the op that owns them, carried
+from one invoke to the next until `reset_variables`. An op's step lists them among its outputs,
+so that ops after it read the updated state.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import numpy as np
 
 from ..errors import EdgeportError, GraphError, InterpreterStateError
 from ..graph import Graph, Op, concrete_shape
-from ..ops import TensorSpec
+from ..ops import TensorSpec, get_op
 from ..ops.registry import Kernel
 from ..shapes import infer_specs
 from .memory import keep_freed_memory
@@ -42,11 +47,16 @@ class GraphExecutor:
         self.kernels = kernels
         self.source = source
         self.preserve_all_tensors = preserve_all_tensors
-        self.input_shapes = {n: concrete_shape(graph.tensors[n].shape) for n in graph.inputs}
+        # Variable tensors that are not graph inputs: state the executor itself keeps.
+        self.state_names = [n for n, t in graph.tensors.items()
+                            if t.is_variable and t.data is None and n not in graph.inputs]
+        self.input_shapes = {n: concrete_shape(graph.tensors[n].shape)
+                             for n in (*graph.inputs, *self.state_names)}
         self.specs: dict[str, TensorSpec] | None = None
         self.constants: dict[str, np.ndarray] = {}
         self.steps: list[Step] = []
         self.values: dict[str, np.ndarray] = {}
+        self.variables: dict[str, np.ndarray] = {}
         self.op_times: list[float] | None = None
 
     @property
@@ -63,8 +73,8 @@ class GraphExecutor:
         self.specs = infer_specs(self.graph, self.kernels, self.input_shapes, self.source)
         self.constants = {name: spec.value for name, spec in self.specs.items()
                           if spec.value is not None}
-        keep = set(self.graph.outputs) | set(self.graph.inputs)
-        self.steps = [Step(op, self.kernels[id(op)], op.inputs, op.outputs)
+        keep = set(self.graph.outputs) | set(self.graph.inputs) | set(self.state_names)
+        self.steps = [Step(op, self.kernels[id(op)], op.inputs, op.outputs + written_state(op))
                       for op in self.graph.topological_order()
                       if not all(name in self.constants for name in op.outputs)]
         if not self.preserve_all_tensors:
@@ -77,6 +87,21 @@ class GraphExecutor:
                 step.release.append(name)
         self.values = {name: np.zeros(self.specs[name].shape, self.specs[name].dtype)
                        for name in self.graph.inputs}
+        self.reset_variables()
+
+    def reset_variables(self) -> None:
+        """Every variable tensor back to zeros (``reset_all_variables``)."""
+        self.variables = {name: np.zeros(self.shape_of(name), self.graph.tensors[name].dtype)
+                          for name in self.state_names}
+
+    def initial_values(self) -> dict[str, np.ndarray]:
+        """What an invoke starts from: the inputs and the variable tensors' state."""
+        return {**{n: self.values[n] for n in self.graph.inputs}, **self.variables}
+
+    def keep_state(self, values: dict) -> None:
+        """After an invoke: its values, and the variable tensors' new state."""
+        self.values = values
+        self.variables = {name: values[name] for name in self.state_names}
 
     def shape_of(self, name: str) -> tuple[int, ...]:
         if self.specs is not None and name in self.specs:
@@ -88,7 +113,7 @@ class GraphExecutor:
         if not self.allocated:
             raise InterpreterStateError(f"{self.source}: call allocate_tensors() before invoke()"
                                         " (and again after resize_tensor_input())")
-        values = {**self.constants, **{n: self.values[n] for n in self.graph.inputs}}
+        values = {**self.constants, **self.initial_values()}
         self.op_times = [] if profile else None
         step = None
         try:
@@ -108,7 +133,7 @@ class GraphExecutor:
         except Exception as exc:
             raise GraphError(f"{self.source}: op {step.op.label} failed: "
                              f"{type(exc).__name__}: {exc}") from exc
-        self.values = values
+        self.keep_state(values)
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Set inputs (re-planning if their shapes changed), invoke, return the outputs."""
@@ -122,3 +147,10 @@ class GraphExecutor:
             self.values[name] = np.asarray(value, dtype=self.graph.tensors[name].dtype)
         self.invoke()
         return {name: self.values[name] for name in self.graph.outputs}
+
+
+def written_state(op: Op) -> list[str]:
+    """The variable tensors ``op`` updates in place (`OpDef.variable_inputs`)."""
+    definition = None if op.is_custom else get_op(op.type)
+    slots = definition.variable_inputs if definition is not None else ()
+    return [op.inputs[i] for i in slots if i < len(op.inputs) and op.inputs[i] is not None]

@@ -124,6 +124,10 @@ def _read_v3_weights(model_config, group, prefix, out, source) -> None:
             raise ModelFormatError(f"{where} holds the weights of layer {_text(stored)!r} "
                                    f"where the config has {path[-1]!r}")
         out[path] = [_array(variables, str(i), f"{where}/vars") for i in range(len(variables))]
+        if "cell" in sub and "vars" in sub["cell"]:
+            # a recurrent layer's arrays are its cell's (layers/lstm/cell/vars)
+            cell = _group(sub["cell"]["vars"], f"{where}/cell/vars")
+            out[path] += [_array(cell, str(i), f"{where}/cell/vars") for i in range(len(cell))]
 
 
 # -- legacy .h5 -------------------------------------------------------------------------------

@@ -127,7 +127,8 @@ def _nodes(layer: dict, where: str) -> list:
 
 def node_refs(node, where: str = "the model config", field: str = "inbound_nodes"
               ) -> list[Ref]:
-    """The tensors one call reads, in order. Keras 3 writes ``{"args": [...], "kwargs":
+    """The tensors one call reads, in order (a recurrent layer's initial states after its
+    input). Keras 3 writes ``{"args": [...], "kwargs":
     {...}}`` with tensors as ``__keras_tensor__`` dicts anywhere in the args, Keras 2
     ``[[layer, node, tensor, kwargs], ...]``."""
     if isinstance(node, list):
@@ -155,6 +156,8 @@ def node_refs(node, where: str = "the model config", field: str = "inbound_nodes
     if not isinstance(args, list):
         raise field_error(where, f"{field}.args", args, "a list")
     visit(args, f"{field}.args")
+    # A recurrent layer's initial states follow its input (``layer(x, initial_state=[h, c])``)
+    visit(node.get("kwargs", {}).get("initial_state", []), f"{field}.kwargs.initial_state")
     return found
 
 

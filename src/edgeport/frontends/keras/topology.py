@@ -19,6 +19,7 @@ from ...errors import ModelFormatError
 from ...graph import Graph, Signature, Tensor
 from ...ops import TensorSpec
 from ..builder import check_size
+from ..open_dims import PROBE, open_dimensions
 from .archive import KerasModel, child_layers, is_model, layer_name
 from .builder import LayerBuilder, Unsupported, unsupported_error
 from .fields import DAMAGED, Fields
@@ -96,6 +97,7 @@ class _Walker:
         self.graph = Graph(name="main")
         self.specs: dict[str, TensorSpec] = {}
         self.dynamic: set[str] = set()
+        self.open_inputs: dict[str, tuple[int, ...]] = {}  # built at PROBE (open_dims.py)
         self.problems: list[tuple[str, str, str]] = []
 
     def build(self) -> Graph:
@@ -107,6 +109,7 @@ class _Walker:
         g = self.graph
         g.inputs = [name for name, _ in inputs]
         g.outputs = list(outputs)
+        open_dimensions(g, self.open_inputs, self.dynamic, self.model.source)
         output_keys = _unique(self._output_names(config, len(outputs)))
         g.signatures = [Signature("serving_default", {k: t for k, t in inputs},
                                   dict(zip(output_keys, g.outputs)))]
@@ -134,7 +137,8 @@ class _Walker:
 
     def _input(self, layer) -> tuple[str, str]:
         """A graph input from an InputLayer's config: its batch shape (Keras 3 batch_shape,
-        Keras 2 batch_input_shape; unknown dims besides the batch are refused) and dtype
+        Keras 2 batch_input_shape; other unknown dims are built at `PROBE` and opened after the
+        walk, `open_dimensions`) and dtype
         (int32, int64 and bool kept, anything else float32)."""
         name = layer_name(layer)
         cfg = Fields(layer.get("config", {}), f"{self.model.source}: layer {name!r} "
@@ -143,10 +147,8 @@ class _Walker:
         shape = cfg.shape(key)
         if not shape:
             raise cfg.error(key, "a shape with a batch dimension")
-        if any(d is None for d in shape[1:]):
-            self.problems.append((name, "InputLayer", f"input shape {shape} has unknown "
-                                  "dimensions besides the batch; give the Input a fixed shape"))
-            shape = [shape[0], *[1 if d is None else d for d in shape[1:]]]
+        open_axes = tuple(i for i, d in enumerate(shape) if d is None and i > 0)
+        shape = [shape[0], *[PROBE if d is None else d for d in shape[1:]]]
         check_size([1 if d is None else d for d in shape], cfg.where, "the input", DAMAGED)
         if isinstance(cfg.get("dtype"), dict):  # a DTypePolicy
             dtype = cfg.child("dtype").child("config").text("name", "float32")
@@ -159,6 +161,8 @@ class _Walker:
         self.specs[tensor] = TensorSpec(tuple(1 if d is None else d for d in shape), dtype)
         if shape[0] is None:
             self.dynamic.add(tensor)
+        if open_axes:
+            self.open_inputs[tensor] = open_axes
         return name, tensor
 
     def _output_names(self, config, count) -> list[str]:

@@ -79,7 +79,7 @@ def run_jax_op(definition, attrs: dict, inputs: list) -> list:
     result = definition.run_jax(attrs, *inputs)
     outputs = list(result) if isinstance(result, (tuple, list)) else [result]
     activation = attrs.get("fused_activation_function", "NONE")
-    if activation != "NONE":
+    if activation != "NONE" and definition.activates_output:
         outputs[0] = apply_activation(outputs[0], activation, definition.name)
     return outputs
 
@@ -128,12 +128,10 @@ class JaxExecutor(GraphExecutor):
 
     def _link(self, named) -> None:
         """Each segment's inputs, outputs, releases and (jax) compiled function."""
-        needed_later: set[str] = set(self.graph.outputs)
+        needed_later: set[str] = set(self.graph.outputs) | set(self.state_names)
         for segment in reversed(self.segments):
-            produced = {n for s in segment.steps for n in s.outputs}
             reads = [n for s in segment.steps for n in s.inputs if n is not None]
-            segment.inputs = list(dict.fromkeys(n for n in reads if n not in produced
-                                                and n not in self.constants))
+            segment.inputs = _read_before_written(segment.steps, self.constants)
             segment.outputs = [n for n in dict.fromkeys(n for s in segment.steps
                                                         for n in s.outputs)
                                if n in needed_later or self.preserve_all_tensors]
@@ -201,9 +199,9 @@ class JaxExecutor(GraphExecutor):
             raise InterpreterStateError(f"{self.source}: call allocate_tensors() before invoke()"
                                         " (and again after resize_tensor_input())")
         start = time.perf_counter()
-        values = {n: self.values[n] for n in self.graph.inputs}
+        values = self.initial_values()
         self.run_segments(values, self.segments)
-        self.values = self.to_numpy(values)
+        self.keep_state(self.to_numpy(values))
         self.op_times = ([time.perf_counter() - start] + [0.0] * (len(self.steps) - 1)
                          if profile and self.steps else None)
 
@@ -234,6 +232,19 @@ def _segment_function(segment: Segment, static: dict):
         return {n: env[n] for n in outputs}
 
     return run
+
+
+def _read_before_written(steps: list[Step], constants) -> list[str]:
+    """The runtime values ``steps`` read from outside: those read before any of them writes
+    it (a variable tensor is read, then updated in place, by its recurrent op)."""
+    written: set[str] = set()
+    reads: dict[str, None] = {}
+    for step in steps:
+        for name in step.inputs:
+            if name is not None and name not in written and name not in constants:
+                reads[name] = None
+        written.update(step.outputs)
+    return list(reads)
 
 
 def _static_inputs(segment: Segment) -> set[str]:

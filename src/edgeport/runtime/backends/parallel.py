@@ -35,6 +35,10 @@ class _BatchSplitExecutor(GraphExecutor):
         super().__init__(graph, kernels, source, False, num_threads)
         if not devices:
             raise ValueError(f"strategy={self.strategy!r} needs devices=[...]")
+        if self.state_names:
+            raise GraphError(f"{source}: strategy={self.strategy!r} splits the batch, and "
+                             f"the model keeps state across invokes in its variable tensors "
+                             f"({', '.join(self.state_names)}); run it on one device")
         self.devices = [canonical_device(d) for d in devices]
         self.placement = placement
         self.strict = strict

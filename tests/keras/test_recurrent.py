@@ -1,0 +1,165 @@
+"""Keras LSTM and SimpleRNN through edgeport: each option against Keras' predictions, in LiteRT's
+reference kernels and in edgeport (NumPy and jax), at batch 1 and 4 from one .tflite, and
+stateless across invokes as the Keras layer is."""
+
+import keras
+import numpy as np
+import pytest
+
+from edgeport.errors import UnsupportedLayerError
+from edgeport.lite import Interpreter
+from edgeport.lite.converter import TFLiteConverter
+from tests.keras.helpers import assert_close, convert_all, keras_outputs, numpy_initializers
+from tests.oracles.litert import run_edgeport, run_edgeport_jax, run_litert
+
+TIME, FEATURES = 6, 3
+
+
+def sequence_model(layer, n_states=0, units=5):
+    """``layer`` over a [batch, TIME, FEATURES] input, with ``n_states`` initial-state
+    inputs of ``units`` when given."""
+    with numpy_initializers(seed=3):
+        x = keras.Input((TIME, FEATURES))
+        states = [keras.Input((units,)) for _ in range(n_states)]
+        y = layer(x, initial_state=states) if states else layer(x)
+        return keras.Model([x, *states], y)
+
+
+def assert_matches_keras(model, tmp_path, formats=("live",), lengths=(None,)):
+    """At batch 1 and 4 (one .tflite, resized) and at each of ``lengths`` where the
+    sequence length is open, LiteRT, edgeport on NumPy and on jax all give Keras'
+    predictions."""
+    rng = np.random.default_rng(0)
+    for fmt, tflite in convert_all(model, tmp_path, formats).items():
+        for batch, length in ((b, n) for b in (1, 4) for n in lengths):
+            inputs = [_input(rng, (batch, *[length if d is None else d for d in shape[1:]]),
+                             dtype)
+                      for shape, dtype in ((tuple(i.shape), i.dtype) for i in model.inputs)]
+            want = keras_outputs(model, inputs)
+            runs = {"litert": run_litert(tflite, inputs), "edgeport": run_edgeport(tflite, inputs),
+                    "jax": run_edgeport_jax(tflite, inputs)[0]}
+            for name, got in runs.items():
+                assert len(got) == len(want), (fmt, name)
+                for g, w in zip(got, want):
+                    assert_close(g, w)
+
+
+def _input(rng, shape, dtype):
+    if "int" in str(dtype):
+        return rng.integers(0, 20, shape).astype(np.int32)
+    return rng.normal(size=shape).astype(np.float32)
+
+
+LSTM_OPTIONS = [
+    {}, {"return_sequences": True}, {"go_backwards": True},
+    {"go_backwards": True, "return_sequences": True}, {"activation": "relu"},
+    {"use_bias": False}, {"return_state": True}, {"return_state": True, "return_sequences": True},
+]
+
+
+@pytest.mark.parametrize("options", LSTM_OPTIONS, ids=lambda o: ",".join(o) or "default")
+def test_lstm_options(options, tmp_path):
+    assert_matches_keras(sequence_model(keras.layers.LSTM(5, **options)), tmp_path)
+
+
+@pytest.mark.parametrize("options", [{}, {"return_sequences": True, "go_backwards": True},
+                                     {"activation": "relu", "return_state": True}],
+                         ids=lambda o: ",".join(o) or "default")
+def test_simple_rnn_options(options, tmp_path):
+    assert_matches_keras(sequence_model(keras.layers.SimpleRNN(5, **options)), tmp_path)
+
+
+@pytest.mark.parametrize("layer, n_states", [("LSTM", 2), ("SimpleRNN", 1)])
+def test_initial_states_given_as_inputs(layer, n_states, tmp_path):
+    assert_matches_keras(sequence_model(getattr(keras.layers, layer)(5), n_states), tmp_path)
+
+
+def test_stacked_layers_from_every_file_format(tmp_path):
+    with numpy_initializers(seed=4):
+        model = keras.Sequential([keras.Input((TIME, FEATURES)),
+                                  keras.layers.LSTM(8, return_sequences=True),
+                                  keras.layers.SimpleRNN(6, return_sequences=True),
+                                  keras.layers.LSTM(4), keras.layers.Dense(2)])
+    assert_matches_keras(model, tmp_path, formats=("live", "keras", "h5"))
+
+
+def test_the_model_is_stateless_across_invokes_in_litert(tmp_path):
+    """The fused op keeps its state in variable tensors, which LiteRT carries over; the IF
+    around it starts every invoke from zeros, as Keras does."""
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+
+    model = sequence_model(keras.layers.LSTM(5))
+    tflite = TFLiteConverter.from_keras_model(model).convert()
+    x = np.random.default_rng(1).normal(size=(2, TIME, FEATURES)).astype(np.float32)
+    want = keras_outputs(model, [x])[0]
+    for interpreter in (LiteRT(model_content=tflite), Interpreter(model_content=tflite)):
+        index = interpreter.get_input_details()[0]["index"]
+        interpreter.resize_tensor_input(index, x.shape)
+        interpreter.allocate_tensors()
+        for _ in range(3):
+            interpreter.set_tensor(index, x)
+            interpreter.invoke()
+            assert_close(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]),
+                         want)
+
+
+def test_the_file_holds_the_fused_op_in_a_subgraph(tmp_path):
+    from edgeport.frontends.tflite import read_tflite
+
+    tflite = TFLiteConverter.from_keras_model(sequence_model(keras.layers.LSTM(5))).convert()
+    graph = read_tflite(tflite)
+    assert [op.type for op in graph.subgraphs[0].ops] == ["UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    assert "IF" in [op.type for op in graph.ops]
+    states = [graph.subgraphs[0].tensors[n] for n in graph.subgraphs[0].inputs[1:]]
+    assert all(t.is_variable and t.data is None for t in states)
+
+
+@pytest.mark.parametrize("make_layer, message", [
+    # layers are made in the test: a Keras layer made at collection would start jax's runtime
+    (lambda: keras.layers.LSTM(4, stateful=True), "stateful=True"),
+    (lambda: keras.layers.LSTM(4, recurrent_activation="hard_sigmoid"), "recurrent_activation"),
+    (lambda: keras.layers.LSTM(4, activation="linear"), "activation 'linear'"),
+    (lambda: keras.layers.SimpleRNN(4, activation="sigmoid"), "activation 'sigmoid'"),
+])
+def test_options_the_fused_ops_cannot_express_are_refused(make_layer, message, tmp_path):
+    layer = make_layer()
+    batch = 1 if layer.stateful else None
+    x = keras.Input((TIME, FEATURES), batch_size=batch)
+    model = keras.Model(x, layer(x))
+    path = tmp_path / "model.keras"
+    model.save(path)
+    out = tmp_path / "model.tflite"
+    with pytest.raises(UnsupportedLayerError, match=message) as error:
+        TFLiteConverter.from_keras_file(path).convert()
+    assert layer.name in str(error.value) and not out.exists()
+
+
+def test_an_open_sequence_length_stays_open(tmp_path):
+    """Input((None, features)): the .tflite takes any length, at any batch."""
+    from edgeport.frontends.tflite import read_tflite
+
+    with numpy_initializers(seed=5):
+        x = keras.Input((None, FEATURES))
+        y = keras.layers.LSTM(6, return_sequences=True, go_backwards=True)(x)
+        model = keras.Model(x, keras.layers.Dense(2)(keras.layers.SimpleRNN(4)(y)))
+    assert_matches_keras(model, tmp_path, formats=("live", "keras"), lengths=(3, 11))
+    graph = read_tflite(TFLiteConverter.from_keras_model(model).convert())
+    assert graph.tensors[graph.inputs[0]].shape == (-1, -1, FEATURES)
+    body = graph.subgraphs[0]
+    assert body.tensors[body.inputs[0]].shape == (-1, -1, FEATURES)
+
+
+def test_a_text_classifier_with_open_length(tmp_path):
+    with numpy_initializers(seed=6):
+        tokens = keras.Input((None,), dtype="int32")
+        h = keras.layers.LSTM(8)(keras.layers.Embedding(20, 6)(tokens))
+        model = keras.Model(tokens, keras.layers.Dense(3, activation="softmax")(h))
+    assert_matches_keras(model, tmp_path, lengths=(4, 9))
+
+
+def test_a_conversion_that_depends_on_the_open_length_is_refused():
+    x = keras.Input((None, FEATURES))
+    model = keras.Model(x, keras.layers.Flatten(name="flat")(keras.layers.Dense(2)(x)))
+    with pytest.raises(UnsupportedLayerError, match=r"RESHAPE \(flat\) does not follow the "
+                                                    "open sequence length"):
+        TFLiteConverter.from_keras_model(model).convert()

@@ -87,6 +87,9 @@ def _infer_op(graph: Graph, op: Op, specs, kernels, source) -> list[TensorSpec]:
         shapes = ", ".join(str(list(s.shape)) if s is not None else "-" for s in inputs)
         raise GraphError(f"{source}: op {op.label} cannot take inputs of shapes {shapes}: "
                          f"{exc}") from exc
+    if len(results) < len(op.outputs):
+        raise GraphError(f"{source}: op {op.label} computes {len(results)} outputs, it "
+                         f"declares {len(op.outputs)}")
     # A shape rule knows no quantized dtype: a quantized output keeps its declared one.
     return [TensorSpec(r.shape, t.dtype if how == "shape" and t.quant is not None else r.dtype,
                        r.value, t.quant) for r, t in zip(results, declared)]

@@ -163,3 +163,128 @@ def test_a_conversion_that_depends_on_the_open_length_is_refused():
     with pytest.raises(UnsupportedLayerError, match=r"RESHAPE \(flat\) does not follow the "
                                                     "open sequence length"):
         TFLiteConverter.from_keras_model(model).convert()
+
+
+GRU_OPTIONS = [
+    {}, {"return_sequences": True}, {"reset_after": False}, {"use_bias": False},
+    {"go_backwards": True, "return_sequences": True}, {"return_state": True},
+    {"activation": "relu", "recurrent_activation": "hard_sigmoid"},
+]
+
+
+@pytest.mark.parametrize("options", GRU_OPTIONS, ids=lambda o: ",".join(o) or "default")
+def test_gru_options(options, tmp_path):
+    assert_matches_keras(sequence_model(keras.layers.GRU(5, **options)), tmp_path)
+
+
+def test_gru_in_full_int8_is_bit_exact_and_close_to_keras():
+    """Unrolled, GRU is ops the int8 quantizer covers: at least 20 dB SQNR against Keras
+    (the issue's bar), bit-exact between LiteRT's reference kernels and edgeport."""
+    from edgeport.lite import Optimize
+
+    with numpy_initializers(seed=8):
+        x = keras.Input((10, 4))
+        model = keras.Model(x, keras.layers.Dense(3)(keras.layers.GRU(16)(x)))
+    data = np.random.default_rng(8).normal(size=(64, 10, 4)).astype(np.float32)
+    converter = TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([data[i:i + 1]] for i in range(32))
+    tflite = converter.convert()
+    want = keras_outputs(model, [data])[0]
+    [litert] = run_litert(tflite, [data])
+    np.testing.assert_array_equal(run_edgeport(tflite, [data])[0], litert)
+    sqnr = 10 * np.log10(np.sum(want ** 2) / np.sum((litert - want) ** 2))
+    assert sqnr >= 20, sqnr
+
+
+def test_gru_initial_state_and_file_formats(tmp_path):
+    assert_matches_keras(sequence_model(keras.layers.GRU(5), n_states=1), tmp_path,
+                         formats=("live", "keras", "h5"))
+
+
+def test_gru_is_unrolled_into_ops_of_each_step():
+    """Each step splits its input projection and its state's (the first step's state is
+    zero: its projection is the recurrent bias, a constant)."""
+    from edgeport.frontends.tflite import read_tflite
+
+    graph = read_tflite(TFLiteConverter.from_keras_model(
+        sequence_model(keras.layers.GRU(5))).convert())
+    types = [op.type for op in graph.ops]
+    assert "UNPACK" in types and not graph.subgraphs
+    assert types.count("SPLIT") == 2 * TIME - 1 and types.count("FULLY_CONNECTED") == TIME
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+def test_bidirectional_merge_modes(merge_mode, tmp_path):
+    layer = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True),
+                                       merge_mode=merge_mode)
+    assert_matches_keras(sequence_model(layer), tmp_path)
+
+
+@pytest.mark.parametrize("make_layer", [
+    lambda: keras.layers.Bidirectional(keras.layers.GRU(4), merge_mode="concat"),
+    lambda: keras.layers.Bidirectional(keras.layers.LSTM(4, return_state=True)),
+    lambda: keras.layers.Bidirectional(
+        keras.layers.SimpleRNN(4), backward_layer=keras.layers.SimpleRNN(
+            3, go_backwards=True, activation="relu")),
+], ids=["gru", "return_state", "backward_layer"])
+def test_bidirectional_layers(make_layer, tmp_path):
+    assert_matches_keras(sequence_model(make_layer()), tmp_path, formats=("live", "keras", "h5"))
+
+
+def test_time_distributed_layers(tmp_path):
+    with numpy_initializers(seed=7):
+        frames = keras.Input((4, 8, 8, 3))
+        x = keras.layers.TimeDistributed(keras.layers.Conv2D(2, 3, activation="relu"))(frames)
+        x = keras.layers.TimeDistributed(keras.layers.Flatten())(x)
+        x = keras.layers.LSTM(3, return_sequences=True)(x)
+        model = keras.Model(frames, keras.layers.TimeDistributed(keras.layers.Dense(2))(x))
+    assert_matches_keras(model, tmp_path, formats=("live", "keras", "h5"))
+
+
+@pytest.mark.parametrize("make_layer, message", [
+    (lambda: keras.layers.Bidirectional(keras.layers.LSTM(4, dropout=0.1)), None),
+    (lambda: keras.layers.TimeDistributed(keras.layers.GroupNormalization(1)),
+     "wraps a GroupNormalization, which edgeport cannot convert"),
+], ids=["dropout-is-fine", "unsupported-inner"])
+def test_wrappers_refuse_what_their_layer_refuses(make_layer, message, tmp_path):
+    model = sequence_model(make_layer())
+    if message is None:
+        assert_matches_keras(model, tmp_path)
+        return
+    with pytest.raises(UnsupportedLayerError, match=message):
+        TFLiteConverter.from_keras_model(model).convert()
+
+
+def test_gru_with_an_open_length_is_refused():
+    x = keras.Input((None, FEATURES))
+    model = keras.Model(x, keras.layers.GRU(3, name="gru")(x))
+    with pytest.raises(UnsupportedLayerError, match=r"does not convert for a sequence length of "
+                                                    r"128 \(.*UNPACK \(gru\)"):
+        TFLiteConverter.from_keras_model(model).convert()
+
+
+@pytest.mark.parametrize("layer, version", [("LSTM", 2), ("SimpleRNN", 2)])
+def test_weights_only_int8_makes_hybrid_recurrent_ops(layer, version):
+    """Optimize.DEFAULT without data: the fused op reads int8 gate weights (TFLite's hybrid
+    kernel, version 2), as the official converter makes it; LiteRT quantizes the input on
+    the fly, edgeport computes with the stored weights exactly, both close to Keras."""
+    from edgeport.frontends.tflite import read_tflite
+    from edgeport.lite import Optimize
+    from edgeport.ops import get_op
+
+    with numpy_initializers(seed=9):
+        x = keras.Input((None, 8))
+        model = keras.Model(x, keras.layers.Dense(3)(getattr(keras.layers, layer)(64)(x)))
+    converter = TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [Optimize.DEFAULT]
+    tflite = converter.convert()
+    body = read_tflite(tflite).subgraphs[0]
+    op = body.ops[0]
+    assert body.tensors[op.inputs[1]].dtype == np.int8
+    assert get_op(op.type).version(op, body) == version
+    data = np.random.default_rng(9).normal(size=(16, 12, 8)).astype(np.float32)
+    want = keras_outputs(model, [data])[0]
+    for got in (run_litert(tflite, [data])[0], run_edgeport(tflite, [data])[0]):
+        sqnr = 10 * np.log10(np.sum(want ** 2) / np.sum((got - want) ** 2))
+        assert sqnr >= 30, sqnr

@@ -105,6 +105,24 @@ CASES = {
     "dense_hard_sigmoid": (lambda: single(lambda **k: L.Dense(5, activation="hard_sigmoid",
                                                               **k), (6,)), GRAPH),
     "embedding": (embedding, LAYERS),
+    # recurrent layers and wrappers (GRU's Keras 3 default, reset_after=True, is not in tfjs)
+    "lstm": (lambda: single(lambda **k: L.LSTM(4, **k), (5, 3)), LAYERS),
+    "lstm_sequences_backwards": (lambda: single(lambda **k: L.LSTM(
+        4, return_sequences=True, go_backwards=True, **k), (5, 3)), LAYERS),
+    "simple_rnn_relu": (lambda: single(lambda **k: L.SimpleRNN(4, activation="relu", **k),
+                                       (5, 3)), LAYERS),
+    "gru_reset_before": (lambda: single(lambda **k: L.GRU(4, reset_after=False, **k), (5, 3)),
+                         LAYERS),
+    "gru": (lambda: single(lambda **k: L.GRU(4, **k), (5, 3)), GRAPH),
+    "bidirectional_lstm": (lambda: single(lambda **k: L.Bidirectional(L.LSTM(4), **k),
+                                          (5, 3)), LAYERS),
+    "bidirectional_gru_sum": (lambda: single(lambda **k: L.Bidirectional(
+        L.GRU(4, reset_after=False, return_sequences=True), merge_mode="sum", **k), (5, 3)),
+        LAYERS),
+    "time_distributed_dense": (lambda: single(lambda **k: L.TimeDistributed(L.Dense(2), **k),
+                                              (5, 3)), LAYERS),
+    "time_distributed_conv": (lambda: single(lambda **k: L.TimeDistributed(L.Conv2D(2, 3), **k),
+                                             (3, 6, 6, 2)), LAYERS),
     "identity": (lambda: between_dense(L.Identity), GRAPH),
     # convolutions
     "conv1d": (lambda: single(lambda **k: L.Conv1D(4, 3, strides=2, padding="same", **k),

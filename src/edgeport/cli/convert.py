@@ -44,10 +44,11 @@ def convert_command(args) -> int:
     atomic_write(args.output, data)
     graph = read_tflite(data, args.output)
     usage: dict[str, int] = {}
-    for op in graph.ops:
+    graphs = graph.all_graphs()  # a recurrent layer's op sits in a subgraph
+    for op in (op for g in graphs for op in g.ops):
         usage[op.type] = usage.get(op.type, 0) + 1
-    params = sum(t.data.size for t in graph.tensors.values() if t.data is not None)
-    print(f"wrote {args.output}: {len(graph.ops)} ops, {params:,} parameters, "
+    params = sum(t.data.size for g in graphs for t in g.tensors.values() if t.data is not None)
+    print(f"wrote {args.output}: {sum(usage.values())} ops, {params:,} parameters, "
           f"{human_bytes(len(data))}")
     print("  " + ", ".join(f"{n} {op_type}" for op_type, n in
                           sorted(usage.items(), key=lambda item: (-item[1], item[0]))))

@@ -80,6 +80,9 @@ class Unpack(OpDef):
 
     def run_float(self, attrs, x):
         axis = normalize_axis(attrs.get("axis", 0), x.ndim)
+        if attrs.get("num", x.shape[axis]) != x.shape[axis]:  # unpack.cc Prepare's check
+            raise ValueError(f"UNPACK: num is {attrs['num']}, axis {axis} of the input has "
+                             f"{x.shape[axis]} elements")
         return tuple(array_namespace(x).moveaxis(x, axis, 0))
 
     def version(self, op, graph):

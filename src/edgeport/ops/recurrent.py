@@ -114,6 +114,7 @@ class UnidirectionalSequenceLstm(SequenceOp):
                       cell_clip=Float, proj_clip=Float, time_major=Bool,
                       asymmetric_quantize_inputs=Bool, diagonal_recurrent_tensors=Bool)
     variable_inputs = (OUTPUT_STATE, CELL_STATE)
+    hybrid_weights = (*range(INPUT_WEIGHTS, INPUT_WEIGHTS + 8), PROJECTION_WEIGHTS)
 
     def units(self, rest):
         # recurrent_to_forget_weights is [cells, outputs] (CIFG has no input gate's)
@@ -204,6 +205,7 @@ class UnidirectionalSequenceRnn(SequenceOp):
     options = Options("SequenceRNNOptions", time_major=Bool,
                       fused_activation_function=Activation, asymmetric_quantize_inputs=Bool)
     variable_inputs = (4,)
+    hybrid_weights = (1, 2)
 
     def units(self, rest):
         return rest[0].shape[0]

@@ -13,6 +13,7 @@ An op definition holds everything about that op (DESIGN.md "One op, one place"):
   PTQ and QAT; it also says whether the float kernel runs on integers as is (``moves_data``);
 - ``variable_inputs``: the inputs it updates in place (a recurrent op's state), and
   ``activates_output``: False where its fused activation is applied inside the kernel;
+- ``hybrid_weights``: the weights its hybrid kernel reads as int8 (weights-only PTQ);
 - ``subgraph_fields`` and ``prepare_call``: for an op that runs subgraphs (IF);
 - ``fusable_activations``: the activation ops that fusion folds into it (passes.fusion);
 - ``cost``: its estimated work, by which placement balances pipeline stages;
@@ -81,6 +82,9 @@ class OpDef:
     # Whether ``fused_activation_function`` applies to the output (False where it is an
     # activation inside the kernel: the recurrent ops' cell activation).
     activates_output: bool = True
+    # The constant inputs that weights-only quantization stores as int8 for the op's hybrid
+    # kernel to read as they are, per tensor (the recurrent ops' gate weights).
+    hybrid_weights: tuple[int, ...] = ()
     # The options naming subgraphs the op runs (IF's branches): its kernel is
     # ``prepare_call(op, call)``, with ``call(index, inputs) -> outputs`` from the interpreter.
     subgraph_fields: tuple[str, ...] = ()

@@ -4,6 +4,8 @@
   the weights of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV with at least
   1024 elements (the official converter's threshold) become symmetric int8 behind a DEQUANTIZE,
   which LiteRT and edgeport's interpreter run once, at load; the arithmetic stays float.
+  The recurrent ops' gate weights (in the subgraphs a recurrent layer becomes) are int8 that
+  their hybrid kernels read directly, as the official converter makes them.
 - `quantize_float16`: every float32 constant becomes float16 behind a DEQUANTIZE.
 Both work in place on a graph from `ptq.prepare_float` and return it.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Graph, Op, Tensor
+from ..ops import get_op
 from . import rules
 from .rules import symmetric_weights
 
@@ -45,6 +48,9 @@ def quantize_weights(graph: Graph, per_channel: bool = True, per_channel_dense: 
                      denylisted_nodes=()) -> Graph:
     """Weights-only int8: see the module doc. ``per_channel_dense=False`` keeps
     FULLY_CONNECTED per tensor (TFLite Micro); ``per_channel=False`` everything."""
+    for body in graph.subgraphs:
+        _quantize_hybrid_weights(body, min_elements, denylisted_ops, denylisted_nodes)
+    _quantize_hybrid_weights(graph, min_elements, denylisted_ops, denylisted_nodes)
     dequantize = []
     done = set()
     for op in graph.ops:
@@ -63,6 +69,25 @@ def quantize_weights(graph: Graph, per_channel: bool = True, per_channel_dense: 
         done.add(name)
     graph.ops[:0] = dequantize
     return graph
+
+
+def _quantize_hybrid_weights(graph: Graph, min_elements: int, denylisted_ops,
+                             denylisted_nodes) -> None:
+    """The weights of ops with hybrid kernels (`OpDef.hybrid_weights`: the recurrent ops)
+    stored as symmetric int8, per tensor, which the op reads as they are: TFLite's hybrid
+    kernels quantize the float input on the fly. An op whose weights are all too small
+    keeps them float, as the official converter does."""
+    for op in graph.ops:
+        slots = [] if op.is_custom else get_op(op.type).hybrid_weights
+        names = [op.inputs[i] for i in slots if i < len(op.inputs)
+                 and _float_constant(graph, op.inputs[i])]
+        if not names or denied(op, denylisted_ops, denylisted_nodes) or \
+                max(graph.tensors[n].data.size for n in names) < min_elements:
+            continue
+        for name in names:
+            tensor = graph.tensors[name]
+            tensor.data, tensor.quant = symmetric_weights(tensor.data, None)
+            tensor.dtype = tensor.data.dtype
 
 
 def quantize_float16(graph: Graph, denylisted_ops=(), denylisted_nodes=()) -> Graph:

@@ -33,6 +33,7 @@ ACTIVATIONS = {name: name for name in (
 ACTIVATIONS["silu"] = "swish"
 
 _CONV_WEIGHTS = ["kernel", "bias"]
+_RECURRENT_WEIGHTS = ["kernel", "recurrent_kernel", "bias"]
 # tfjs layer class -> its weights' names in creation order (None: a layer without weights)
 LAYERS: dict[str, list[str] | None] = {
     "InputLayer": None, "Dense": ["kernel", "bias"], "Activation": None, "Dropout": None,
@@ -52,7 +53,12 @@ LAYERS: dict[str, list[str] | None] = {
     "Softmax": None, "Add": None, "Multiply": None, "Average": None, "Maximum": None,
     "Minimum": None, "Concatenate": None, "Dot": None, "GaussianNoise": None,
     "GaussianDropout": None, "AlphaDropout": None, "Rescaling": None,
+    # recurrent layers: their cell's weights, named after the layer (tfjs drops the cell's
+    # name from Keras' layer/cell/weight); GRU only with reset_after=False (see _adapt)
+    "LSTM": _RECURRENT_WEIGHTS, "GRU": _RECURRENT_WEIGHTS, "SimpleRNN": _RECURRENT_WEIGHTS,
+    "TimeDistributed": [], "Bidirectional": [],  # their layer's weights (_weight_names)
 }
+WRAPPERS, RECURRENT = ("TimeDistributed", "Bidirectional"), ("LSTM", "GRU", "SimpleRNN")
 # Layers tfjs 4.22 registers but computes differently from Keras: refused, with the reason
 MISMATCHED = {
     "CenterCrop": "tfjs's CenterCrop overwrites its input's shape and samples with "
@@ -237,7 +243,46 @@ def _adapt(cls: str, config: dict, build_config: dict) -> str | None:
                 "half-pixel centers)")
     if cls in ("Dropout",) and "noise_shape" in config and config["noise_shape"] is None:
         config.pop("noise_shape")
+    if cls == "GRU" and config.get("reset_after", True):
+        return "reset_after=True (tfjs's GRU has reset_after=False only)"
+    if cls in WRAPPERS:
+        return _adapt_wrapper(cls, config)
     return None
+
+
+def _adapt_wrapper(cls: str, config: dict) -> str | None:
+    """A wrapper's layer made what tfjs expects, as a layer of its own would be. tfjs's
+    Bidirectional makes the backward layer from the forward one and names the two
+    ``forward_<name>`` and ``backward_<name>``."""
+    inner = config.get("layer")
+    if not isinstance(inner, dict):
+        return "no wrapped layer"
+    inner_cls = RENAMED.get(inner.get("class_name"), inner.get("class_name"))
+    allowed = RECURRENT if cls == "Bidirectional" else [c for c in LAYERS if c not in WRAPPERS]
+    if inner_cls not in allowed or inner_cls in MISMATCHED:
+        return f"it wraps a {inner_cls}"
+    inner["class_name"] = inner_cls
+    inner.setdefault("config", {})
+    if cls == "Bidirectional":
+        if not _mirrors(config.pop("backward_layer", None), inner):
+            return "a backward_layer of its own (tfjs makes it from the forward layer)"
+        name = str(inner["config"].get("name", "layer"))
+        inner["config"]["name"] = name.removeprefix("forward_")
+    reason = _adapt(inner_cls, inner["config"], {})
+    return f"its {inner_cls}: {reason}" if reason else None
+
+
+def _mirrors(backward, forward: dict) -> bool:
+    """Whether a Bidirectional's ``backward`` layer (Keras 3 always writes one) is what tfjs
+    makes from the ``forward`` one: the same layer and options, go_backwards flipped."""
+    if backward is None:
+        return True
+    if not isinstance(backward, dict) or backward.get("class_name") != forward["class_name"]:
+        return False
+    mine, theirs = ({k: v for k, v in c.items() if k != "name"}
+                    for c in (backward.get("config", {}), forward["config"]))
+    return mine.pop("go_backwards", False) != theirs.pop("go_backwards", False) and \
+        _clean(mine) == theirs
 
 
 def _is_last_axis(axis, build_config: dict) -> bool:
@@ -257,6 +302,15 @@ def _dilated(config: dict) -> bool:
 
 def _weight_names(layer: dict, count: int, problems: list[str]) -> list[str]:
     cls, config = layer["class_name"], layer["config"]
+    if cls == "TimeDistributed":  # the wrapped layer's weights, in the wrapper's name scope
+        return _weight_names({**config["layer"], "config": {**config["layer"]["config"],
+                                                             "name": config["name"]}},
+                             count, problems)
+    if cls == "Bidirectional":  # forward_<layer>/..., then backward_<layer>/...
+        inner = config["layer"]
+        half = _weight_names(inner, count // 2, problems)
+        return [f"{direction}_{inner['config']['name']}/{n}"
+                for direction in ("forward", "backward") for n in half]
     names = LAYERS.get(cls)
     if cls in ("BatchNormalization", "LayerNormalization"):
         names = ((["gamma"] if config.get("scale", True) else [])

@@ -113,21 +113,31 @@ def _read_v3_weights(model_config, group, prefix, out, source) -> None:
         if is_model(layer):
             _read_v3_weights(layer, sub, path, out, source)
             continue
-        if "vars" not in sub:
-            out[path] = []
-            continue
-        variables = _group(sub["vars"], f"{where}/vars")
-        stored = variables.attrs.get("name")
+        variables = sub["vars"] if "vars" in sub else None
+        stored = variables.attrs.get("name") if variables is not None else None
         # (a layer whose config has no name of its own was named by check_model_config)
         if stored is not None and "name" in layer.get("config", {}) and \
                 _text(stored) != path[-1]:
             raise ModelFormatError(f"{where} holds the weights of layer {_text(stored)!r} "
                                    f"where the config has {path[-1]!r}")
-        out[path] = [_array(variables, str(i), f"{where}/vars") for i in range(len(variables))]
-        if "cell" in sub and "vars" in sub["cell"]:
-            # a recurrent layer's arrays are its cell's (layers/lstm/cell/vars)
-            cell = _group(sub["cell"]["vars"], f"{where}/cell/vars")
-            out[path] += [_array(cell, str(i), f"{where}/cell/vars") for i in range(len(cell))]
+        out[path] = _held_arrays(sub, where)
+
+
+# The groups under which Keras 3 saves the layers a layer holds, in the order its weights list
+# them: a wrapper's layer (TimeDistributed), its two directions (Bidirectional), an RNN's cell.
+HELD_LAYERS = ("layer", "forward_layer", "backward_layer", "cell")
+
+
+def _held_arrays(group, where: str) -> list[np.ndarray]:
+    """A layer's arrays: its own ``vars``, then those of the layers it holds."""
+    arrays = []
+    if "vars" in group:
+        variables = _group(group["vars"], f"{where}/vars")
+        arrays += [_array(variables, str(i), f"{where}/vars") for i in range(len(variables))]
+    for held in HELD_LAYERS:
+        if held in group:
+            arrays += _held_arrays(_group(group[held], f"{where}/{held}"), f"{where}/{held}")
+    return arrays
 
 
 # -- legacy .h5 -------------------------------------------------------------------------------

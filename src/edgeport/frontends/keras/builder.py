@@ -51,6 +51,17 @@ class LayerBuilder(GraphBuilder):
                                        f"expected {list(shape)}")
         return [np.asarray(a, dtype=np.float32) for a in stored]
 
+    def stored_weights(self) -> list[np.ndarray]:
+        """The layer's stored arrays as they are (a wrapper hands them to the layers it
+        holds, whose rules check them)."""
+        return list(self._weights or [])
+
+    def wrapped(self, part: str, layer: dict, weights: list[np.ndarray]) -> "LayerBuilder":
+        """A builder for a layer this one holds (``{"class_name", "config"}``: a wrapper's
+        layer, one direction of a Bidirectional), named ``part`` under this layer."""
+        return LayerBuilder(self.graph, self.specs, self.dynamic, f"{self.name}/{part}",
+                            layer["class_name"], layer.get("config", {}), weights, self.source)
+
     def unsupported(self, reason: str) -> Unsupported:
         return Unsupported(reason)
 

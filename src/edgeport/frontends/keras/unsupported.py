@@ -8,7 +8,7 @@ from __future__ import annotations
 LAYERS_PAGE = "docs/keras-layers.md"
 
 _AS_2D = "{two_d} on a Reshape to (steps, 1, channels), then a Reshape back"
-_RECURRENT = "not converted yet (in progress); LSTM and SimpleRNN convert"
+_RECURRENT = "not converted yet (in progress); LSTM, GRU and SimpleRNN convert"
 _PREPROCESSING = ("preprocessing layers are not converted: run them on the data before the "
                   "model")
 _AUGMENTATION = ("augmentation layers do nothing at inference: build the model to save "
@@ -20,8 +20,7 @@ NEAREST = {
     "DepthwiseConv1D": _AS_2D.format(two_d="DepthwiseConv2D with a (k, 1) kernel"),
     "Attention": "Dot, Softmax and Dot (scores, weights, weighted sum) convert",
     "MultiHeadAttention": "per head: Dense projections, then Dot, Softmax and Dot",
-    **dict.fromkeys(("GRU", "Bidirectional", "RNN", "ConvLSTM1D", "ConvLSTM2D",
-                     "TimeDistributed"), _RECURRENT),
+    **dict.fromkeys(("RNN", "ConvLSTM1D", "ConvLSTM2D"), _RECURRENT),
     **dict.fromkeys(("StringLookup", "IntegerLookup", "TextVectorization", "Hashing",
                      "CategoryEncoding", "Discretization"), _PREPROCESSING),
     "ops.NotEqual": ("Keras records this comparison for the mask of an Embedding with "

@@ -1,4 +1,4 @@
-"""Recurrent layers: LSTM and SimpleRNN, as TFLite's fused sequence ops.
+"""Recurrent layers: LSTM and SimpleRNN as TFLite's fused sequence ops, GRU unrolled.
 
 Each becomes one UNIDIRECTIONAL_SEQUENCE_LSTM / _RNN, called through IF so that the model stays
 stateless and resizable in batch (frontends/recurrent.py). Keras' weights map one to one: its
@@ -7,6 +7,10 @@ kernel [features, 4 * units] holds the gates in the order i, f, c, o, which TFLi
 split the same way. TFLite's gates are sigmoids, and its cell activation is one of its fused
 activations, so the layer's activations must be among those. go_backwards reverses the input
 in time (REVERSE_V2); like Keras, the outputs then stay in the order they were computed.
+
+TFLite has no GRU op, so GRU becomes the ops of each time step (the official converter makes a
+WHILE loop of the same ops); every activation the Keras frontend converts is allowed there, and
+int8 quantization covers it like any other ops.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 
 from ...recurrent import RecurrentOp, emit_recurrent
 from . import keras_layer
-from .activations import activation_name
+from .activations import activation_name, apply_activation
 
 # Keras cell activations and the TFLite fused activation computing them.
 CELL_ACTIVATIONS = {"tanh": "TANH", "relu": "RELU", "relu6": "RELU6"}
@@ -71,17 +75,21 @@ def simple_rnn(b, cfg, inputs):
     return _outputs(b, cfg, spec, x, initial)
 
 
-def _sequence_input(b, cfg, inputs, states: int):
-    """(the sequence, its initial states or None), refusing what the fused op cannot do."""
+def _sequence_input(b, cfg, inputs, states: int, reverse: bool = True):
+    """(the sequence, its initial states or None), refusing what no recurrent op can do;
+    with ``reverse``, a go_backwards sequence reversed in time (REVERSE_V2)."""
     if cfg.bool("stateful", False):
         raise b.unsupported("stateful=True: the state would carry from one call to the "
                             "next; convert the layer with stateful=False (the default) and "
                             "feed the state back as initial_state inputs")
+    if cfg.bool("time_major", False):  # a Keras 2 option: [time, batch, features] inputs
+        raise b.unsupported("time_major=True: convert the model with time_major=False (the "
+                            "default), batch first")
     if len(inputs) not in (1, 1 + states):
         raise b.unsupported(f"takes a sequence and {states} initial state(s), the model "
                             f"gives it {len(inputs)} inputs")
     x = inputs[0]
-    if cfg.bool("go_backwards", False):
+    if reverse and cfg.bool("go_backwards", False):
         x = b.op("REVERSE_V2", [x, b.const([1], np.int32, "axis")])
     return x, (inputs[1:] or None)
 
@@ -106,3 +114,74 @@ def _outputs(b, cfg, spec: RecurrentOp, x: str, initial):
                  {"begin_mask": 0b101, "end_mask": 0b111, "shrink_axis_mask": 0b010},
                  suffix="last_step")
     return [y, *states] if return_state else y
+
+
+@keras_layer("GRU", inputs=None)
+def gru(b, cfg, inputs):
+    """GRU(units), unrolled over its (fixed) time steps: TFLite has no fused GRU. The input
+    projections of every step are one FULLY_CONNECTED; each step is then FULLY_CONNECTED of
+    the state, SPLITs into the z, r, h gates and their elementwise ops; the activations are
+    any the Keras frontend converts. reset_after (the default) applies the reset gate after
+    the recurrent projection, and Keras then keeps separate input and recurrent biases."""
+    x, initial = _sequence_input(b, cfg, inputs, states=1, reverse=False)
+    units = cfg.int("units", minimum=1)
+    steps, features = b.shape(x, 3)[1:]
+    use_bias, reset_after = cfg.bool("use_bias", True), cfg.bool("reset_after", True)
+    bias_shape = (2, 3 * units) if reset_after else (3 * units,)
+    kernel, recurrent, *bias = b.weights((features, 3 * units), (units, 3 * units),
+                                         *([bias_shape] if use_bias else []))
+    bias = np.reshape(bias[0], (-1, 3 * units)) if bias else np.zeros((2, 3 * units), np.float32)
+    activation, gate = cfg.get("activation", "tanh"), cfg.get("recurrent_activation", "sigmoid")
+    projected = b.op("FULLY_CONNECTED", [x, b.const(kernel.T, suffix="kernel"),
+                                         b.const(bias[0], suffix="bias")],
+                     {"keep_num_dims": True}, suffix="input_projection")
+    inputs_by_step = b.op("UNPACK", [projected], {"num": steps, "axis": 1}, n_outputs=steps,
+                          suffix="step")
+    inputs_by_step = inputs_by_step if steps > 1 else [inputs_by_step]
+    if cfg.bool("go_backwards", False):
+        inputs_by_step = inputs_by_step[::-1]
+    # Without an initial state, the first step's state is zero: its recurrent projection is
+    # the recurrent bias alone (no zero tensor to make, nor to quantize)
+    h = initial[0] if initial else None
+    # one constant each, shared by the steps
+    if reset_after:
+        gates_kernel = b.const(recurrent.T, suffix="recurrent_kernel")
+        gates_bias = b.const(bias[1] if len(bias) > 1 else np.zeros(3 * units),
+                             suffix="recurrent_bias")
+    else:
+        gates_kernel = b.const(recurrent[:, :2 * units].T, suffix="recurrent_kernel")
+        candidate_kernel = b.const(recurrent[:, 2 * units:].T, suffix="recurrent_kernel")
+    outputs = []
+    zero_bias = np.split(bias[1] if reset_after and len(bias) > 1 else
+                         np.zeros(3 * units, np.float32), 3)
+    for x_t in inputs_by_step:
+        x_z, x_r, x_h = _split(b, x_t, 3)
+        if h is None:
+            h_z, h_r, h_h = (b.const(part, suffix="recurrent_bias") for part in zero_bias)
+        elif reset_after:
+            h_z, h_r, h_h = _split(b, b.op("FULLY_CONNECTED", [h, gates_kernel, gates_bias]), 3)
+        else:
+            h_z, h_r = _split(b, b.op("FULLY_CONNECTED", [h, gates_kernel, None]), 2)
+        z = apply_activation(b, b.op("ADD", [x_z, h_z]), gate)
+        r = apply_activation(b, b.op("ADD", [x_r, h_r]), gate)
+        if reset_after:
+            candidate = b.op("ADD", [x_h, b.op("MUL", [r, h_h])])
+        elif h is None:
+            candidate = x_h
+        else:
+            candidate = b.op("ADD", [x_h, b.op("FULLY_CONNECTED", [b.op("MUL", [r, h]),
+                                                                   candidate_kernel, None])])
+        candidate = apply_activation(b, candidate, activation)
+        # z * h + (1 - z) * candidate, as candidate + z * (h - candidate)
+        change = b.op("MUL", [z, candidate if h is None else b.op("SUB", [h, candidate])])
+        h = b.op("SUB" if h is None else "ADD", [candidate, change], suffix="state")
+        outputs.append(h)
+    y = b.op("PACK", outputs, {"values_count": steps, "axis": 1}) \
+        if cfg.bool("return_sequences", False) else h
+    return [y, h] if cfg.bool("return_state", False) else y
+
+
+def _split(b, x: str, parts: int) -> list[str]:
+    """``x`` [batch, parts * units] cut into ``parts`` [batch, units] along its last axis."""
+    return b.op("SPLIT", [b.const(1, np.int32, "axis"), x], {"num_splits": parts},
+                n_outputs=parts)

@@ -39,6 +39,25 @@ def convert_all(model, tmp_path, formats=("live", "keras", "h5")) -> dict[str, b
     return converted
 
 
+def assert_full_int8(model, data: np.ndarray, min_sqnr: float = 20.0) -> float:
+    """Full int8 (calibrated on ``data``'s first 32 samples) is bit-exact between LiteRT's
+    reference kernels and edgeport on ``data``, and at least ``min_sqnr`` dB SQNR against
+    Keras (the recurrent and attention issue's bar); returns the SQNR."""
+    from edgeport.lite import Optimize
+    from tests.oracles.litert import run_edgeport
+
+    converter = TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([data[i:i + 1]] for i in range(32))
+    tflite = converter.convert()
+    want = keras_outputs(model, [data])[0]
+    [litert] = run_litert(tflite, [data])
+    np.testing.assert_array_equal(run_edgeport(tflite, [data])[0], litert)
+    sqnr = float(10 * np.log10(np.sum(want ** 2) / np.sum((litert - want) ** 2)))
+    assert sqnr >= min_sqnr, sqnr
+    return sqnr
+
+
 def check_model(model, inputs, tmp_path, formats=("live", "keras", "h5"), reference=False,
                 tolerance=RELATIVE_TOLERANCE) -> dict[str, bytes]:
     """Every format's .tflite run in LiteRT matches Keras's predictions."""

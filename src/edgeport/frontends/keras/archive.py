@@ -124,8 +124,10 @@ def _read_v3_weights(model_config, group, prefix, out, source) -> None:
 
 
 # The groups under which Keras 3 saves the layers a layer holds, in the order its weights list
-# them: a wrapper's layer (TimeDistributed), its two directions (Bidirectional), an RNN's cell.
-HELD_LAYERS = ("layer", "forward_layer", "backward_layer", "cell")
+# them: a wrapper's layer (TimeDistributed), its two directions (Bidirectional), an RNN's cell,
+# an attention layer's projections.
+HELD_LAYERS = ("layer", "forward_layer", "backward_layer", "cell", "query_dense", "key_dense",
+               "value_dense", "output_dense")
 
 
 def _held_arrays(group, where: str) -> list[np.ndarray]:

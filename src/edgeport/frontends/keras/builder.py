@@ -30,11 +30,13 @@ class LayerBuilder(GraphBuilder):
 
     def __init__(self, graph: Graph, specs: dict[str, TensorSpec], dynamic: set[str],
                  name: str, class_name: str, config: dict, weights: list[np.ndarray] | None,
-                 source: str):
+                 source: str, call_kwargs: dict | None = None):
         super().__init__(graph, specs, dynamic, name, f"{source}: layer {name!r} ({class_name})")
         self.class_name, self.source = class_name, source
         self._weights = weights
         self.config = Fields(config, self.where)
+        # the call's keyword arguments as the config records them (use_causal_mask=True)
+        self.call_kwargs = call_kwargs or {}
 
     def weights(self, *expected: tuple[int, ...] | None) -> list[np.ndarray]:
         """The layer's stored arrays as float32, checked against ``expected`` shapes

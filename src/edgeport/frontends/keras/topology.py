@@ -245,9 +245,10 @@ class _Walker:
                 return REFUSED
             tensors = iter(inputs)
             inputs = [next(tensors) if a is TENSOR else a for a in pattern]
+        kwargs = node.get("kwargs") if isinstance(node, dict) else None
         builder = LayerBuilder(self.graph, self.specs, self.dynamic, "/".join(path), cls,
                                layer.get("config", {}), self.model.weights.get(path),
-                               self.model.source)
+                               self.model.source, kwargs if isinstance(kwargs, dict) else {})
         if not inputs or len(inputs) != (rule.inputs or len(inputs)):
             raise ModelFormatError(f"{builder.where}: the config calls it on {len(inputs)} "
                                    f"inputs, it takes {rule.inputs or 'one or more'} "

@@ -18,8 +18,8 @@ NEAREST = {
     "Conv1DTranspose": _AS_2D.format(two_d="Conv2DTranspose with a (k, 1) kernel"),
     "SeparableConv1D": _AS_2D.format(two_d="SeparableConv2D with a (k, 1) kernel"),
     "DepthwiseConv1D": _AS_2D.format(two_d="DepthwiseConv2D with a (k, 1) kernel"),
-    "Attention": "Dot, Softmax and Dot (scores, weights, weighted sum) convert",
-    "MultiHeadAttention": "per head: Dense projections, then Dot, Softmax and Dot",
+    "Attention": ("Dot, Softmax and Dot (scores, weights, weighted sum) convert, and so does "
+                  "MultiHeadAttention"),
     **dict.fromkeys(("RNN", "ConvLSTM1D", "ConvLSTM2D"), _RECURRENT),
     **dict.fromkeys(("StringLookup", "IntegerLookup", "TextVectorization", "Hashing",
                      "CategoryEncoding", "Discretization"), _PREPROCESSING),

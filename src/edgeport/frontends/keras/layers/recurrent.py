@@ -1,7 +1,7 @@
 """Recurrent layers: LSTM and SimpleRNN as TFLite's fused sequence ops, GRU unrolled.
 
 Each becomes one UNIDIRECTIONAL_SEQUENCE_LSTM / _RNN, called through IF so that the model stays
-stateless and resizable in batch (frontends/recurrent.py). Keras' weights map one to one: its
+stateless and resizable in batch and length (frontends/recurrent.py). Keras' weights map one to one: its
 kernel [features, 4 * units] holds the gates in the order i, f, c, o, which TFLite takes as four
 [units, features] matrices (each gate's slice, transposed); the recurrent kernel and the bias
 split the same way. TFLite's gates are sigmoids, and its cell activation is one of its fused
@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...recurrent import RecurrentOp, emit_recurrent
+from ....ops.recurrent import (CELL_STATE, GATE_BIASES, INPUT_WEIGHTS, LSTM_INPUTS,
+                               OUTPUT_STATE, RECURRENT_WEIGHTS)
 from . import keras_layer
 from .activations import activation_name, apply_activation
 
@@ -29,31 +31,30 @@ LSTM_GATES = 4
 @keras_layer("LSTM", inputs=None)
 def lstm(b, cfg, inputs):
     """LSTM(units): inputs are the sequence and, optionally, the initial states [h, c]."""
-    x, initial = _sequence_input(b, cfg, inputs, states=2)
+    fused = activation_name(cfg.get("recurrent_activation", "sigmoid")) == "sigmoid" and \
+        activation_name(cfg.get("activation", "tanh")) in CELL_ACTIVATIONS
+    x, initial = _sequence_input(b, cfg, inputs, states=2, reverse=fused)
     units = cfg.int("units", minimum=1)
     features = b.shape(x, 3)[-1]
-    if activation_name(cfg.get("recurrent_activation", "sigmoid")) != "sigmoid":
-        raise b.unsupported(f"recurrent_activation "
-                            f"{activation_name(cfg.get('recurrent_activation'))!r}: TFLite's "
-                            "fused LSTM computes its gates with sigmoid only; retrain with "
-                            "recurrent_activation='sigmoid'")
     use_bias = cfg.bool("use_bias", True)
     weights = b.weights((features, LSTM_GATES * units), (units, LSTM_GATES * units),
                         *([(LSTM_GATES * units,)] if use_bias else []))
     kernel, recurrent = weights[0], weights[1]
     # LiteRT crashes on absent gate biases: zeros stand in for use_bias=False
     bias = weights[2] if use_bias else np.zeros(LSTM_GATES * units, np.float32)
+    if not fused:
+        return _unrolled_lstm(b, cfg, x, initial, kernel, recurrent, bias)
     constants = {}
     for gate in range(LSTM_GATES):
         part = slice(gate * units, (gate + 1) * units)
-        constants[1 + gate] = np.ascontiguousarray(kernel[:, part].T)
-        constants[5 + gate] = np.ascontiguousarray(recurrent[:, part].T)
-        constants[12 + gate] = bias[part].copy()
+        constants[INPUT_WEIGHTS + gate] = np.ascontiguousarray(kernel[:, part].T)
+        constants[RECURRENT_WEIGHTS + gate] = np.ascontiguousarray(recurrent[:, part].T)
+        constants[GATE_BIASES + gate] = bias[part].copy()
     spec = RecurrentOp("UNIDIRECTIONAL_SEQUENCE_LSTM",
                        {"fused_activation_function": _cell_activation(b, cfg),
                         "cell_clip": 0.0, "proj_clip": 0.0, "time_major": False},
-                       constants, n_inputs=24, state_slots=(18, 19), state_sizes=(units, units),
-                       units=units)
+                       constants, n_inputs=LSTM_INPUTS, state_slots=(OUTPUT_STATE, CELL_STATE),
+                       state_sizes=(units, units), units=units)
     return _outputs(b, cfg, spec, x, initial)
 
 
@@ -125,21 +126,13 @@ def gru(b, cfg, inputs):
     the recurrent projection, and Keras then keeps separate input and recurrent biases."""
     x, initial = _sequence_input(b, cfg, inputs, states=1, reverse=False)
     units = cfg.int("units", minimum=1)
-    steps, features = b.shape(x, 3)[1:]
+    features = b.shape(x, 3)[-1]
     use_bias, reset_after = cfg.bool("use_bias", True), cfg.bool("reset_after", True)
     bias_shape = (2, 3 * units) if reset_after else (3 * units,)
     kernel, recurrent, *bias = b.weights((features, 3 * units), (units, 3 * units),
                                          *([bias_shape] if use_bias else []))
     bias = np.reshape(bias[0], (-1, 3 * units)) if bias else np.zeros((2, 3 * units), np.float32)
     activation, gate = cfg.get("activation", "tanh"), cfg.get("recurrent_activation", "sigmoid")
-    projected = b.op("FULLY_CONNECTED", [x, b.const(kernel.T, suffix="kernel"),
-                                         b.const(bias[0], suffix="bias")],
-                     {"keep_num_dims": True}, suffix="input_projection")
-    inputs_by_step = b.op("UNPACK", [projected], {"num": steps, "axis": 1}, n_outputs=steps,
-                          suffix="step")
-    inputs_by_step = inputs_by_step if steps > 1 else [inputs_by_step]
-    if cfg.bool("go_backwards", False):
-        inputs_by_step = inputs_by_step[::-1]
     # Without an initial state, the first step's state is zero: its recurrent projection is
     # the recurrent bias alone (no zero tensor to make, nor to quantize)
     h = initial[0] if initial else None
@@ -154,7 +147,7 @@ def gru(b, cfg, inputs):
     outputs = []
     zero_bias = np.split(bias[1] if reset_after and len(bias) > 1 else
                          np.zeros(3 * units, np.float32), 3)
-    for x_t in inputs_by_step:
+    for x_t in _step_inputs(b, cfg, x, kernel, bias[0]):
         x_z, x_r, x_h = _split(b, x_t, 3)
         if h is None:
             h_z, h_r, h_h = (b.const(part, suffix="recurrent_bias") for part in zero_bias)
@@ -176,9 +169,48 @@ def gru(b, cfg, inputs):
         change = b.op("MUL", [z, candidate if h is None else b.op("SUB", [h, candidate])])
         h = b.op("SUB" if h is None else "ADD", [candidate, change], suffix="state")
         outputs.append(h)
-    y = b.op("PACK", outputs, {"values_count": steps, "axis": 1}) \
-        if cfg.bool("return_sequences", False) else h
-    return [y, h] if cfg.bool("return_state", False) else y
+    return _unrolled_outputs(b, cfg, outputs, [h])
+
+
+def _unrolled_lstm(b, cfg, x, initial, kernel, recurrent, bias):
+    """An LSTM the fused op cannot compute (gates other than sigmoid, a cell activation
+    TFLite does not fuse) as the ops of each step, as GRU: z = x_t W + b + h R, SPLIT into
+    the i, f, c, o gates, c = f * c + i * g, h = o * activation(c)."""
+    gate, activation = cfg.get("recurrent_activation", "sigmoid"), cfg.get("activation", "tanh")
+    recurrent_kernel = b.const(recurrent.T, suffix="recurrent_kernel")
+    h, c = initial if initial else (None, None)  # zero: the first step has no R h, no f * c
+    outputs = []
+    for x_t in _step_inputs(b, cfg, x, kernel, bias):
+        z = x_t if h is None else b.op("ADD", [x_t, b.op("FULLY_CONNECTED",
+                                                         [h, recurrent_kernel, None])])
+        i, f, g, o = _split(b, z, LSTM_GATES)
+        i, f, o = (apply_activation(b, v, gate) for v in (i, f, o))
+        update = b.op("MUL", [i, apply_activation(b, g, activation)])
+        c = update if c is None else b.op("ADD", [b.op("MUL", [f, c]), update])
+        h = b.op("MUL", [o, apply_activation(b, c, activation)], suffix="state")
+        outputs.append(h)
+    return _unrolled_outputs(b, cfg, outputs, [h, c])
+
+
+def _step_inputs(b, cfg, x: str, kernel, bias) -> list[str]:
+    """Every step's input projection ``x_t W + b`` of an unrolled layer: one
+    FULLY_CONNECTED over the sequence, UNPACKed into steps (the last first with
+    go_backwards)."""
+    steps = b.shape(x, 3)[1]
+    projected = b.op("FULLY_CONNECTED", [x, b.const(kernel.T, suffix="kernel"),
+                                         b.const(bias, suffix="bias")],
+                     {"keep_num_dims": True}, suffix="input_projection")
+    by_step = b.op("UNPACK", [projected], {"num": steps, "axis": 1}, n_outputs=steps,
+                   suffix="step")
+    by_step = by_step if steps > 1 else [by_step]
+    return by_step[::-1] if cfg.bool("go_backwards", False) else by_step
+
+
+def _unrolled_outputs(b, cfg, outputs: list[str], states: list[str]):
+    """An unrolled layer's outputs: every step's (PACK) or the last, then the states."""
+    y = b.op("PACK", outputs, {"values_count": len(outputs), "axis": 1}) \
+        if cfg.bool("return_sequences", False) else outputs[-1]
+    return [y, *states] if cfg.bool("return_state", False) else y
 
 
 def _split(b, x: str, parts: int) -> list[str]:

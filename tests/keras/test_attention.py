@@ -1,6 +1,7 @@
-"""Keras MultiHeadAttention through edgeport: self and cross attention, the causal mask, the
-output size, against Keras in LiteRT and edgeport (NumPy and jax) at batch 1 and 4; and a
-transformer block in full int8, bit-exact between LiteRT and edgeport."""
+"""Keras attention through edgeport: MultiHeadAttention (self and cross attention, the causal
+mask, the output size), Attention and AdditiveAttention, against Keras in LiteRT and edgeport
+(NumPy and jax) at batch 1 and 4; and a transformer block in full int8, bit-exact between
+LiteRT and edgeport."""
 
 import keras
 import numpy as np
@@ -26,10 +27,27 @@ def attention_model(options=None, call=None, cross=False):
 @pytest.mark.parametrize("options, call, cross", [
     ({}, {}, False), ({}, {}, True), ({}, {"use_causal_mask": True}, False),
     ({"output_shape": 3, "num_heads": 3}, {}, False), ({"use_bias": False}, {}, True),
-], ids=["self", "cross", "causal", "output_shape", "no_bias"])
+    ({}, {"use_causal_mask": True}, True),
+], ids=["self", "cross", "causal", "output_shape", "no_bias", "cross_causal"])
 def test_multi_head_attention(options, call, cross, tmp_path):
     assert_matches_keras(attention_model(options, call, cross), tmp_path,
                          formats=("live", "keras", "h5"))
+
+
+@pytest.mark.parametrize("make_layer, call", [
+    (lambda: L.Attention(), {}), (lambda: L.Attention(use_scale=True), {}),
+    (lambda: L.Attention(score_mode="concat", use_scale=True), {}),
+    (lambda: L.Attention(), {"use_causal_mask": True}),
+    (lambda: L.AdditiveAttention(), {}), (lambda: L.AdditiveAttention(use_scale=False), {}),
+], ids=["dot", "dot_scale", "concat_scale", "causal", "additive", "additive_no_scale"])
+def test_attention_and_additive_attention(make_layer, call, tmp_path):
+    query, value, key = keras.Input((5, 4)), keras.Input((7, 4)), keras.Input((7, 4))
+    layer = make_layer()
+    model = keras.Model([query, value, key], layer([query, value, key], **call))
+    rng = np.random.default_rng(13)  # learned scales away from their initial 1 and 0
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype(np.float32))
+    assert_matches_keras(model, tmp_path, formats=("live", "keras", "h5"))
 
 
 def test_tensor_keyword_arguments_are_refused_not_dropped():

@@ -48,6 +48,12 @@ def activation(name):
     return lambda: single(lambda **k: L.Activation(name, **k), (3, 7))
 
 
+def attend(call, query_shape, value_shape):
+    """An attention layer (named probe) called on a query and a value input."""
+    query, value = keras.Input(query_shape), keras.Input(value_shape)
+    return keras.Model([query, value], call(query, value, name=PROBE))
+
+
 def between_dense(make):
     """Dense -> the layer under test -> Dense (for layers that do nothing at inference)."""
     x = keras.Input((3, 6))
@@ -123,6 +129,13 @@ CASES = {
                                               (5, 3)), LAYERS),
     "time_distributed_conv": (lambda: single(lambda **k: L.TimeDistributed(L.Conv2D(2, 3), **k),
                                              (3, 6, 6, 2)), LAYERS),
+    # attention: no tfjs-layers class, a graph model of its ops
+    "multi_head_attention_causal": (lambda: attend(lambda q, v, **k: L.MultiHeadAttention(
+        2, 4, **k)(q, q, use_causal_mask=True), (5, 8), (5, 8)), GRAPH),
+    "attention_scaled": (lambda: attend(lambda q, v, **k: L.Attention(use_scale=True, **k)(
+        [q, v]), (5, 4), (7, 4)), GRAPH),
+    "additive_attention": (lambda: attend(lambda q, v, **k: L.AdditiveAttention(**k)([q, v]),
+                                          (5, 4), (7, 4)), GRAPH),
     "identity": (lambda: between_dense(L.Identity), GRAPH),
     # convolutions
     "conv1d": (lambda: single(lambda **k: L.Conv1D(4, 3, strides=2, padding="same", **k),

@@ -18,8 +18,7 @@ NEAREST = {
     "Conv1DTranspose": _AS_2D.format(two_d="Conv2DTranspose with a (k, 1) kernel"),
     "SeparableConv1D": _AS_2D.format(two_d="SeparableConv2D with a (k, 1) kernel"),
     "DepthwiseConv1D": _AS_2D.format(two_d="DepthwiseConv2D with a (k, 1) kernel"),
-    "Attention": ("Dot, Softmax and Dot (scores, weights, weighted sum) convert, and so does "
-                  "MultiHeadAttention"),
+    "GroupQueryAttention": "MultiHeadAttention converts (each head with its own key and value)",
     **dict.fromkeys(("RNN", "ConvLSTM1D", "ConvLSTM2D"), _RECURRENT),
     **dict.fromkeys(("StringLookup", "IntegerLookup", "TextVectorization", "Hashing",
                      "CategoryEncoding", "Discretization"), _PREPROCESSING),

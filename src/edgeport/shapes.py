@@ -160,7 +160,7 @@ def check_shapes(graph: Graph, root: Graph | None = None) -> None:
     missing = [t for t in missing_ops(graph.op_types()) if not t.startswith("CUSTOM:")]
     if missing:
         raise GraphError(f"graph {graph.name!r} uses unknown op types: {', '.join(missing)}")
-    specs = infer_model_specs(graph, root=root)
+    specs = infer_model_specs(graph, _checking_shapes(graph), root)
     for op in graph.ops:
         if op.is_custom:
             continue
@@ -185,6 +185,19 @@ def infer_model_specs(graph: Graph, input_shapes: Mapping[str, Sequence[int]] | 
     kernels = {id(op): _checking_kernel(op, graph, root)
                for op in graph.ops if not op.is_custom}
     return infer_specs(graph, kernels, input_shapes, source=f"graph {graph.name!r}")
+
+
+# The length an open dimension besides the batch (a sequence's) is checked at, and built at
+# by the frontends (frontends/open_dims.py): 1, as TFLite allocates it by default, can be too
+# short for the model (a pooled sequence).
+OPEN_LENGTH = 64
+
+
+def _checking_shapes(graph: Graph) -> dict[str, tuple[int, ...]]:
+    """The input shapes a graph is checked at: batch 1, open lengths `OPEN_LENGTH`."""
+    return {name: tuple(1 if i == 0 and d < 0 else OPEN_LENGTH if d < 0 else d
+                        for i, d in enumerate(graph.tensors[name].shape))
+            for name in graph.inputs}
 
 
 def _checking_kernel(op: Op, graph: Graph, root: Graph) -> Kernel:

@@ -162,6 +162,17 @@ def test_a_text_classifier_with_open_length(tmp_path):
     assert_matches_keras(model, tmp_path, lengths=(4, 9))
 
 
+def test_an_audio_model_with_open_length(tmp_path):
+    """Conv1D and MaxPooling1D work on EXPAND_DIMS / SQUEEZE, which hold no length."""
+    with numpy_initializers(seed=10):
+        x = keras.Input((None, FEATURES))
+        h = keras.layers.MaxPooling1D(2)(keras.layers.Conv1D(4, 3, padding="same",
+                                                             activation="relu")(x))
+        h = keras.layers.LSTM(5, return_sequences=True)(h)
+        model = keras.Model(x, keras.layers.GlobalAveragePooling1D()(h))
+    assert_matches_keras(model, tmp_path, lengths=(6, 10))
+
+
 def test_a_conversion_that_depends_on_the_open_length_is_refused():
     x = keras.Input((None, FEATURES))
     model = keras.Model(x, keras.layers.Flatten(name="flat")(keras.layers.Dense(2)(x)))

@@ -133,6 +133,15 @@ class GraphBuilder:
         batched = how != "value" and any(n in self.dynamic for n in op.inputs if n is not None)
         return results, batched
 
+    def as_image(self, x: str) -> str:
+        """A [batch, steps, channels] sequence as the [batch, 1, steps, channels] image a 2-D
+        op takes (EXPAND_DIMS: no length built in, so an open length stays open)."""
+        return self.op("EXPAND_DIMS", [x, self.const(1, np.int32, "axis")], suffix="as_image")
+
+    def from_image(self, x: str) -> str:
+        """Back from `as_image`'s layout (SQUEEZE of the height of 1)."""
+        return self.op("SQUEEZE", [x], {"squeeze_dims": (1,)}, suffix="from_image")
+
     def reshape(self, x: str, shape_after_batch) -> str:
         """RESHAPE to (batch, *shape_after_batch), the batch kept dynamic."""
         self.check_size([d for d in shape_after_batch if d != -1], "its reshape target")

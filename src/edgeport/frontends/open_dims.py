@@ -14,9 +14,7 @@ from __future__ import annotations
 from ..errors import GraphError, ModelFormatError, UnsupportedLayerError
 from ..graph import Graph, concrete_shape
 from ..ops import get_op
-from ..shapes import infer_model_specs
-
-PROBE = 64
+from ..shapes import OPEN_LENGTH as PROBE, infer_model_specs
 
 
 def open_dimensions(graph: Graph, open_inputs: dict[str, tuple[int, ...]], batched: set[str],

@@ -70,19 +70,20 @@ def conv2d(b, cfg, inputs):
 
 @keras_layer("Conv1D")
 def conv1d(b, cfg, inputs):
-    """A Conv2D over [N, 1, L, C], between two RESHAPEs (as the official converter does)."""
+    """A Conv2D over [N, 1, L, C], between EXPAND_DIMS and SQUEEZE (TensorFlow's own
+    Conv1D; no length built in, so an open length stays open)."""
     x = inputs[0]
     if cfg.text("padding", "valid").lower() == "causal":
         raise b.unsupported("padding='causal'")
-    _, length, channels = b.shape(x, rank=3)
+    channels = b.shape(x, rank=3)[-1]
     (k,), (stride,) = cfg.ints("kernel_size", 1), cfg.ints("strides", 1, 1)
     (dilation,) = cfg.ints("dilation_rate", 1, 1)
     filters, groups = filters_and_groups(b, cfg, channels)
     kernel, bias = kernel_and_bias(b, cfg, (k, channels // groups, filters), filters)
-    image = b.reshape(x, [1, length, channels])
+    image = b.as_image(x)
     attrs = window_attrs(b, cfg, image, (1, k), (1, stride), (1, dilation))
     out = conv2d_op(b, image, kernel[None], bias, attrs)
-    out = b.reshape(out, list(b.shape(out)[2:]))
+    out = b.from_image(out)
     return apply_activation(b, out, cfg.get("activation"))
 
 

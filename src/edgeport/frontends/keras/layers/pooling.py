@@ -16,13 +16,13 @@ def pool2d(b, cfg, x, op_type, size, strides) -> str:
 
 
 def pool1d(b, cfg, x, op_type) -> str:
-    """A 2-D pool over [N, 1, L, C] between RESHAPEs."""
-    _, length, channels = b.shape(x, rank=3)
+    """A 2-D pool over [N, 1, L, C], between EXPAND_DIMS and SQUEEZE."""
+    b.shape(x, rank=3)
     (size,) = cfg.ints("pool_size", 1, 2)
     (stride,) = cfg.ints("strides", 1, size)
-    image = b.reshape(x, [1, length, channels])
+    image = b.as_image(x)
     out = pool2d(b, cfg, image, op_type, (1, size), (1, stride))
-    return b.reshape(out, list(b.shape(out)[2:]))
+    return b.from_image(out)
 
 
 @keras_layer("MaxPooling2D", "AveragePooling2D", "MaxPool2D", "AvgPool2D")

@@ -102,10 +102,10 @@ def upsampling2d(b, cfg, inputs):
 def upsampling1d(b, cfg, inputs):
     x = inputs[0]
     n, length, channels = b.shape(x, rank=3)
-    image = b.reshape(x, [1, length, channels])
+    image = b.as_image(x)
     target = resize_target(b, (n, 1, length * cfg.int("size", 2, minimum=1), channels))
     out = b.op("RESIZE_NEAREST_NEIGHBOR", [image, target])
-    return b.reshape(out, list(b.shape(out)[2:]))
+    return b.from_image(out)
 
 
 @keras_layer("Resizing")

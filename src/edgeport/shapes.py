@@ -126,19 +126,30 @@ def subgraph_output_specs(root: Graph, op: Op, inputs: Sequence[TensorSpec]
     """The output specs of ``op``, which runs subgraphs of ``root`` (IF), from its input
     specs: those of the subgraph it runs, by shape inference through it (the first one it
     names: LiteRT needs an IF's branches to agree)."""
-    definition = get_op(op.type)
+    body = called_subgraphs(root, op)[0]
+    shapes = {name: spec.shape for name, spec in zip(body.inputs, subgraph_operands(op, body,
+                                                                                  inputs))}
+    specs = infer_model_specs(body, shapes, root)
+    return [TensorSpec(specs[name].shape, specs[name].dtype, None, specs[name].quant)
+            for name in body.outputs]
+
+
+def called_subgraphs(root: Graph, op: Op) -> list[Graph]:
+    """The subgraphs of ``root`` that ``op`` runs (none for most ops), GraphError for an
+    index the model does not have."""
+    definition = None if op.is_custom else get_op(op.type)
+    indices = [op.attrs[field] for field in getattr(definition, "subgraph_fields", ())]
     graphs = root.all_graphs()
-    indices = [op.attrs[field] for field in definition.subgraph_fields]
     if not all(0 < i < len(graphs) for i in indices):
         raise GraphError(f"graph {root.name!r}: op {op.label} runs subgraph(s) {indices}, "
                          f"the model has {len(graphs) - 1}")
-    body = graphs[indices[0]]
-    operands = list(inputs)[len(op.inputs) - len(body.inputs):]
-    kernels = {id(o): get_op(o.type).prepare(o, body) for o in body.ops}
-    specs = infer_specs(body, kernels, {name: spec.shape for name, spec in
-                                        zip(body.inputs, operands)}, f"graph {body.name!r}")
-    return [TensorSpec(specs[name].shape, specs[name].dtype, None, specs[name].quant)
-            for name in body.outputs]
+    return [graphs[i] for i in indices]
+
+
+def subgraph_operands(op: Op, body: Graph, values: Sequence):
+    """Of ``values`` (one per input of ``op``), those ``body``'s inputs take: the last ones
+    (IF's first input is its condition)."""
+    return list(values)[len(op.inputs) - len(body.inputs):]
 
 
 def validate(graph: Graph) -> Graph:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from ..errors import GraphError, ModelFormatError, UnsupportedLayerError
 from ..graph import Graph, concrete_shape
-from ..ops import get_op
-from ..shapes import OPEN_LENGTH as PROBE, infer_model_specs
+from ..shapes import (OPEN_LENGTH as PROBE, called_subgraphs, infer_model_specs,
+                      subgraph_operands)
 
 
 def open_dimensions(graph: Graph, open_inputs: dict[str, tuple[int, ...]], batched: set[str],
@@ -60,12 +60,9 @@ def _all_shapes(root: Graph, graph: Graph, input_shapes
     its ops call."""
     specs = infer_model_specs(graph, input_shapes, root)
     shapes = {(graph, name): spec.shape for name, spec in specs.items()}
-    subgraphs = root.all_graphs()
     for op in graph.ops:
-        definition = get_op(op.type) if not op.is_custom else None
-        for field in getattr(definition, "subgraph_fields", ()):
-            body = subgraphs[op.attrs[field]]
-            operands = op.inputs[len(op.inputs) - len(body.inputs):]
+        for body in called_subgraphs(root, op):
+            operands = subgraph_operands(op, body, op.inputs)
             shapes.update(_all_shapes(root, body, {n: specs[o].shape
                                                    for n, o in zip(body.inputs, operands)}))
     return shapes

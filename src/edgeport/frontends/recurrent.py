@@ -62,26 +62,20 @@ def emit_recurrent(b: GraphBuilder, spec: RecurrentOp, x: str,
     return outputs[0], outputs[1:]
 
 
-def _zero_column(b: GraphBuilder, x: str) -> str:
-    """Zeros [batch, 1] sized by the batch of ``x`` at run time: ZEROS_LIKE of its first
-    feature at the first step."""
-    first = b.op("STRIDED_SLICE", [x, b.const([0, 0, 0], np.int32, "begin"),
-                                   b.const([0, 1, 1], np.int32, "end"),
-                                   b.const([1, 1, 1], np.int32, "strides")],
-                 {"begin_mask": 1, "end_mask": 1, "shrink_axis_mask": 2})
-    return b.op("ZEROS_LIKE", [first])
-
-
-def _plus_zeros(b: GraphBuilder, base: str, size: int) -> str:
-    """``base`` plus zeros [size]: a tensor of its own (broadcast to [batch, size])."""
-    return b.op("ADD", [base, b.const(np.zeros(size), suffix="zeros")], suffix="initial_state")
-
-
 def _initial_states(b: GraphBuilder, x: str, spec: RecurrentOp, given) -> list[str]:
-    """One tensor per state, each read by the IF alone: the given initial state plus zeros,
-    or zeros [batch, size] made from the input's batch at run time."""
-    bases = list(given) if given else [_zero_column(b, x)] * len(spec.state_sizes)
-    return [_plus_zeros(b, base, size) for base, size in zip(bases, spec.state_sizes)]
+    """One tensor per state, each read by the IF alone: the given initial state plus zeros
+    [size], or zeros [batch, size] made from the input's batch at run time (ZEROS_LIKE of
+    its first feature at the first step, plus zeros [size])."""
+    if given:
+        bases = list(given)
+    else:
+        first = b.op("STRIDED_SLICE", [x, b.const([0, 0, 0], np.int32, "begin"),
+                                       b.const([0, 1, 1], np.int32, "end"),
+                                       b.const([1, 1, 1], np.int32, "strides")],
+                     {"begin_mask": 1, "end_mask": 1, "shrink_axis_mask": 2})
+        bases = [b.op("ZEROS_LIKE", [first])] * len(spec.state_sizes)
+    return [b.op("ADD", [base, b.const(np.zeros(size), suffix="zeros")], suffix="initial_state")
+            for base, size in zip(bases, spec.state_sizes)]
 
 
 def _body(b: GraphBuilder, spec: RecurrentOp, x_shape, return_state: bool) -> Graph:

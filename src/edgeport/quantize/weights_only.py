@@ -48,9 +48,8 @@ def quantize_weights(graph: Graph, per_channel: bool = True, per_channel_dense: 
                      denylisted_nodes=()) -> Graph:
     """Weights-only int8: see the module doc. ``per_channel_dense=False`` keeps
     FULLY_CONNECTED per tensor (TFLite Micro); ``per_channel=False`` everything."""
-    for body in graph.subgraphs:
-        _quantize_hybrid_weights(body, min_elements, denylisted_ops, denylisted_nodes)
-    _quantize_hybrid_weights(graph, min_elements, denylisted_ops, denylisted_nodes)
+    for g in graph.all_graphs():  # a recurrent layer's op sits in a subgraph
+        _quantize_hybrid_weights(g, min_elements, denylisted_ops, denylisted_nodes)
     dequantize = []
     done = set()
     for op in graph.ops:

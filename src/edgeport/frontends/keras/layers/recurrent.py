@@ -136,17 +136,17 @@ def gru(b, cfg, inputs):
     # Without an initial state, the first step's state is zero: its recurrent projection is
     # the recurrent bias alone (no zero tensor to make, nor to quantize)
     h = initial[0] if initial else None
+    # (without reset_after, Keras adds no bias to the recurrent projection)
+    recurrent_bias = bias[1] if reset_after else np.zeros(3 * units, np.float32)
     # one constant each, shared by the steps
     if reset_after:
         gates_kernel = b.const(recurrent.T, suffix="recurrent_kernel")
-        gates_bias = b.const(bias[1] if len(bias) > 1 else np.zeros(3 * units),
-                             suffix="recurrent_bias")
+        gates_bias = b.const(recurrent_bias, suffix="recurrent_bias")
     else:
         gates_kernel = b.const(recurrent[:, :2 * units].T, suffix="recurrent_kernel")
         candidate_kernel = b.const(recurrent[:, 2 * units:].T, suffix="recurrent_kernel")
     outputs = []
-    zero_bias = np.split(bias[1] if reset_after and len(bias) > 1 else
-                         np.zeros(3 * units, np.float32), 3)
+    zero_bias = np.split(recurrent_bias, 3)
     for x_t in _step_inputs(b, cfg, x, kernel, bias[0]):
         x_z, x_r, x_h = _split(b, x_t, 3)
         if h is None:

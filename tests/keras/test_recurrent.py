@@ -293,3 +293,24 @@ def test_weights_only_int8_makes_hybrid_recurrent_ops(layer, version):
     for got in (run_litert(tflite, [data])[0], run_edgeport(tflite, [data])[0]):
         sqnr = 10 * np.log10(np.sum(want ** 2) / np.sum((got - want) ** 2))
         assert sqnr >= 30, sqnr
+
+
+def test_float16_reaches_the_recurrent_subgraph():
+    """supported_types=[float16]: the fused op's weights are float16 behind DEQUANTIZE in
+    its subgraph too, and LiteRT and edgeport stay close to Keras."""
+    from edgeport.frontends.tflite import read_tflite
+    from edgeport.lite import Optimize
+
+    model = sequence_model(keras.layers.LSTM(5))
+    converter = TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [Optimize.DEFAULT]
+    converter.target_spec.supported_types = [np.float16]
+    tflite = converter.convert()
+    body = read_tflite(tflite).subgraphs[0]
+    assert "DEQUANTIZE" in [op.type for op in body.ops]
+    assert all(t.dtype != np.float32 for t in body.tensors.values() if t.data is not None
+               and t.data.ndim == 2)
+    data = np.random.default_rng(14).normal(size=(4, TIME, FEATURES)).astype(np.float32)
+    want = keras_outputs(model, [data])[0]
+    for got in (run_litert(tflite, [data])[0], run_edgeport(tflite, [data])[0]):
+        assert_close(got, want, tolerance=2e-3)

@@ -91,7 +91,14 @@ def _quantize_hybrid_weights(graph: Graph, min_elements: int, denylisted_ops,
 
 def quantize_float16(graph: Graph, denylisted_ops=(), denylisted_nodes=()) -> Graph:
     """Every float32 constant an op reads (and that fits float16's range) becomes float16
-    behind a DEQUANTIZE; the arithmetic stays float32."""
+    behind a DEQUANTIZE, in every graph (a recurrent layer's op sits in a subgraph); the
+    arithmetic stays float32."""
+    for g in graph.all_graphs():
+        _float16_constants(g, denylisted_ops, denylisted_nodes)
+    return graph
+
+
+def _float16_constants(graph: Graph, denylisted_ops, denylisted_nodes) -> None:
     dequantize = []
     done = set()
     for op in graph.ops:
@@ -107,4 +114,3 @@ def quantize_float16(graph: Graph, denylisted_ops=(), denylisted_nodes=()) -> Gr
                                                  op.origin))
             done.add(name)
     graph.ops[:0] = dequantize
-    return graph

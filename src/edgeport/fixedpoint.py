@@ -65,17 +65,18 @@ def wrap_int32(x: np.ndarray) -> np.ndarray:
     return (xp.asarray(x, dtype=xp.int64) + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
-def saturating_rounding_doubling_high_mul(a, b) -> np.ndarray:
-    """gemmlowp's SaturatingRoundingDoublingHighMul on int32 values (returned as int64):
-    ``(a * b + nudge) / 2**31`` with ``nudge = 2**30`` for a non-negative product and
-    ``1 - 2**30`` otherwise, C division truncating toward zero; INT32_MIN * INT32_MIN, the one
-    overflow, saturates to INT32_MAX."""
+def saturating_rounding_doubling_high_mul(a, b, bits: int = 32) -> np.ndarray:
+    """gemmlowp's SaturatingRoundingDoublingHighMul on int32 (or, ``bits=16``, int16) values,
+    returned as int64: ``(a * b + nudge) / 2**(bits - 1)`` with ``nudge = 2**(bits - 2)`` for
+    a non-negative product and ``1 - 2**(bits - 2)`` otherwise, C division truncating toward
+    zero; MIN * MIN, the one overflow, saturates to MAX."""
     xp = array_namespace(a, b)
     a, b = xp.asarray(a, dtype=xp.int64), xp.asarray(b, dtype=xp.int64)
+    lowest = -(1 << (bits - 1))
     product = a * b
-    nudged = product + xp.where(product >= 0, 1 << 30, 1 - (1 << 30))
-    high = xp.sign(nudged) * (xp.abs(nudged) >> 31)
-    return xp.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, high)
+    nudged = product + xp.where(product >= 0, 1 << (bits - 2), 1 - (1 << (bits - 2)))
+    high = xp.sign(nudged) * (xp.abs(nudged) >> (bits - 1))
+    return xp.where((a == lowest) & (b == lowest), -lowest - 1, high)
 
 
 def rounding_divide_by_pot(x, exponent) -> np.ndarray:
@@ -106,66 +107,140 @@ def quantize_multipliers(reals) -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- gemmlowp fixed-point functions (fixedpoint/fixedpoint.h), on int64 arrays holding int32
-# raw values. A FixedPoint<int32, I> has I integer bits and 31 - I fractional bits; its product
-# with a FixedPoint<J> is a FixedPoint<I + J> whose raw value is SaturatingRoundingDoublingHighMul.
+# raw values (``bits=16``: int16 ones, the integer LSTM's). A FixedPoint<raw, I> has I integer
+# bits and bits - 1 - I fractional bits; its product with a FixedPoint<J> is a FixedPoint<I + J>
+# whose raw value is SaturatingRoundingDoublingHighMul. gemmlowp writes its constants as int32
+# raw values and rounds them to the narrower type (RescaleConstantInitializer).
 
-def saturating_left_shift(x, exponent: int) -> np.ndarray:
+def _constant(raw32: int, bits: int) -> int:
+    """An int32 raw constant of gemmlowp on ``bits``-bit raw values."""
+    return int(rounding_divide_by_pot(np.int64(raw32), 32 - bits))
+
+
+def _one(bits: int) -> int:
+    """FixedPoint<0>::One(): the largest raw value."""
+    return (1 << (bits - 1)) - 1
+
+
+def _negate(x, bits: int):
+    """Raw negation as the C++ type leaves it: -MIN wraps to MIN."""
+    xp = array_namespace(x)
+    return xp.where(x == -(1 << (bits - 1)), x, -x)
+
+
+def saturating_left_shift(x, exponent: int, bits: int = 32) -> np.ndarray:
     """SaturatingRoundingMultiplyByPOT with a positive exponent: ``x << exponent``, saturated
-    to the int32 range."""
-    threshold = (1 << (31 - exponent)) - 1
+    to the ``bits``-bit range."""
+    threshold = (1 << (bits - 1 - exponent)) - 1
     xp = array_namespace(x)
     x = xp.asarray(x, dtype=xp.int64)
-    return xp.where(x > threshold, INT32_MAX, xp.where(x < -threshold, INT32_MIN, x << exponent))
+    return xp.where(x > threshold, _one(bits),
+                    xp.where(x < -threshold, -(1 << (bits - 1)), x << exponent))
 
 
-def exp_on_interval_between_negative_one_quarter_and_0_excl(a: np.ndarray) -> np.ndarray:
+def exp_on_interval_between_negative_one_quarter_and_0_excl(a: np.ndarray,
+                                                            bits: int = 32) -> np.ndarray:
     """exp(a) for a FixedPoint<0> in [-1/4, 0): a Taylor expansion around -1/8,
-    exp(-1/8) * (1 + x + x**2/2 + x**3/6 + x**4/24) with x = a + 1/8."""
-    mul = saturating_rounding_doubling_high_mul
-    x = a + (1 << 28)  # a + 1/8
+    exp(-1/8) * (1 + x + x**2/2 + x**3/6 + x**4/24) with x = a + 1/8. The last sum saturates
+    on int16 (AddSaturatingIf16Bit)."""
+    def mul(u, v):
+        return saturating_rounding_doubling_high_mul(u, v, bits)
+
+    x = a + (1 << (bits - 4))  # a + 1/8
     x2 = mul(x, x)
     x3 = mul(x2, x)
     x4 = mul(x2, x2)
     x4_over_4 = rounding_divide_by_pot(x4, 2)
-    poly = rounding_divide_by_pot(mul(x4_over_4 + x3, 715827883) + x2, 1)  # 715827883: 1/3
-    constant_term = 1895147668  # exp(-1/8)
-    return constant_term + mul(constant_term, x + poly)
+    third = _constant(715827883, bits)  # 1/3
+    poly = rounding_divide_by_pot(mul(x4_over_4 + x3, third) + x2, 1)
+    constant_term = _constant(1895147668, bits)  # exp(-1/8)
+    result = constant_term + mul(constant_term, x + poly)
+    if bits == 16:
+        result = array_namespace(result).clip(result, -(1 << 15), _one(16))
+    return result
 
 
-def exp_on_negative_values(a: np.ndarray, integer_bits: int) -> np.ndarray:
+def exp_on_negative_values(a: np.ndarray, integer_bits: int, bits: int = 32) -> np.ndarray:
     """gemmlowp exp_on_negative_values: exp(a) as a FixedPoint<0> for a FixedPoint<I> a <= 0,
     by exp on [-1/4, 0) times a barrel shifter of exp(-2**k) constants."""
-    fractional_bits = 31 - integer_bits
+    fractional_bits = bits - 1 - integer_bits
     xp = array_namespace(a)
     a = xp.asarray(a, dtype=xp.int64)
     one_quarter = 1 << (fractional_bits - 2)
     a_mod_quarter_minus_one_quarter = (a & (one_quarter - 1)) - one_quarter
     result = exp_on_interval_between_negative_one_quarter_and_0_excl(
-        saturating_left_shift(a_mod_quarter_minus_one_quarter, integer_bits))
+        saturating_left_shift(a_mod_quarter_minus_one_quarter, integer_bits, bits), bits)
     remainder = a_mod_quarter_minus_one_quarter - a
     barrel = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308),
               (2, 39332535), (3, 720401), (4, 242))
     for exponent, multiplier in barrel:  # multiplier = exp(-2**exponent) in Q0.31
         if integer_bits > exponent:
             bit = (remainder & (1 << (fractional_bits + exponent))) != 0
-            result = xp.where(bit, saturating_rounding_doubling_high_mul(result, multiplier),
-                              result)
+            result = xp.where(bit, saturating_rounding_doubling_high_mul(
+                result, _constant(multiplier, bits), bits), result)
     if integer_bits > 5:
-        result = xp.where(a < -(1 << (36 - integer_bits)), 0, result)
-    return xp.where(a == 0, INT32_MAX, result)
+        result = xp.where(a < _constant(-(1 << (36 - integer_bits)), bits), 0, result)
+    return xp.where(a == 0, _one(bits), result)
 
 
-def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
-    """gemmlowp one_over_one_plus_x_for_x_in_0_1: 1 / (1 + a) for a FixedPoint<0> a in [0, 1),
-    by three Newton-Raphson steps in FixedPoint<2>, as a FixedPoint<0>."""
-    mul, xp = saturating_rounding_doubling_high_mul, array_namespace(a)
-    total = xp.asarray(a, dtype=xp.int64) + INT32_MAX  # RoundingHalfSum(a, One)
-    half_denominator = xp.where(total >= 0, 1, -1) * ((xp.abs(total) + 1) >> 1)
-    x = 1515870810 + mul(half_denominator, -1010580540)  # 48/17 - 32/17 * d
+def _rounding_half_sum_with_one(a, bits: int):
+    """RoundingHalfSum(a, One): ``(a + One + sign) / 2``, truncating."""
+    xp = array_namespace(a)
+    total = xp.asarray(a, dtype=xp.int64) + _one(bits)
+    return xp.where(total >= 0, 1, -1) * ((xp.abs(total) + 1) >> 1)
+
+
+def _newton_reciprocal(half_denominator, bits: int):
+    """1 / half_denominator as a FixedPoint<2>, by three Newton-Raphson steps from
+    48/17 - 32/17 * d (gemmlowp's division in one_over_one_plus_x and tanh)."""
+    def mul(u, v):
+        return saturating_rounding_doubling_high_mul(u, v, bits)
+
+    f2_one = 1 << (bits - 3)
+    x = _constant(1515870810, bits) + mul(half_denominator, _constant(-1010580540, bits))
     for _ in range(3):
-        one_minus_half_denominator_times_x = (1 << 29) - mul(half_denominator, x)
-        x = x + saturating_left_shift(mul(x, one_minus_half_denominator_times_x), 2)
-    return saturating_left_shift(x, 1)
+        one_minus_half_denominator_times_x = f2_one - mul(half_denominator, x)
+        x = x + saturating_left_shift(mul(x, one_minus_half_denominator_times_x), 2, bits)
+    return x
+
+
+def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray, bits: int = 32) -> np.ndarray:
+    """gemmlowp one_over_one_plus_x_for_x_in_0_1: 1 / (1 + a) for a FixedPoint<0> a in [0, 1),
+    as a FixedPoint<0>."""
+    x = _newton_reciprocal(_rounding_half_sum_with_one(a, bits), bits)
+    return saturating_left_shift(x, 1, bits)
+
+
+def one_minus_x_over_one_plus_x_for_x_in_0_1(a: np.ndarray, bits: int = 32) -> np.ndarray:
+    """gemmlowp one_minus_x_over_one_plus_x_for_x_in_0_1: (1 - a) / (1 + a) for a
+    FixedPoint<0> a in [0, 1), as a FixedPoint<0>."""
+    x = _newton_reciprocal(_rounding_half_sum_with_one(a, bits), bits)
+    return saturating_left_shift(x - (1 << (bits - 3)), 2, bits)
+
+
+def logistic(a: np.ndarray, integer_bits: int, bits: int = 32) -> np.ndarray:
+    """gemmlowp logistic: 1 / (1 + exp(-a)) of a FixedPoint<I>, as a FixedPoint<0>."""
+    xp = array_namespace(a)
+    a = xp.asarray(a, dtype=xp.int64)
+    positive = a > 0
+    magnitude = xp.where(positive, a, _negate(a, bits))
+    if_positive = one_over_one_plus_x_for_x_in_0_1(
+        exp_on_negative_values(_negate(magnitude, bits), integer_bits, bits), bits)
+    result = xp.where(positive, if_positive, _one(bits) - if_positive)
+    return xp.where(a == 0, _constant(1 << 30, bits), result)
+
+
+def tanh(a: np.ndarray, integer_bits: int, bits: int = 32) -> np.ndarray:
+    """gemmlowp tanh of a FixedPoint<I>, as a FixedPoint<0>: (1 - e) / (1 + e) with
+    e = exp(-2|a|)."""
+    xp = array_namespace(a)
+    a = xp.asarray(a, dtype=xp.int64)
+    negative = a < 0
+    non_positive = xp.where(negative, a, _negate(a, bits))
+    # ExactMulByPot<1>: the same raw value read with one more integer bit
+    t = one_minus_x_over_one_plus_x_for_x_in_0_1(
+        exp_on_negative_values(non_positive, integer_bits + 1, bits), bits)
+    return xp.where(a == 0, 0, xp.where(negative, -t, t))
 
 
 def count_leading_zeros32(x: np.ndarray) -> np.ndarray:

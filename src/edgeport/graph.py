@@ -90,13 +90,16 @@ class Tensor:
 class Op:
     """One operation. ``inputs`` may hold None for an absent optional input. ``attrs`` are the
     TFLite builtin options in snake_case (``{"custom_options": bytes}`` for custom ops).
-    ``origin`` is the source layer or node name, kept through every pass for reports."""
+    ``origin`` is the source layer or node name, kept through every pass for reports.
+    ``intermediates`` are tensors only an integer kernel reads the quantization of (the
+    integer LSTM's gate and hidden scales), never values in the dataflow."""
 
     type: str
     inputs: list[str | None]
     outputs: list[str]
     attrs: dict = field(default_factory=dict)
     origin: str | None = None
+    intermediates: list[str] = field(default_factory=list)
 
     @property
     def is_custom(self) -> bool:

@@ -202,6 +202,84 @@ def test_gru_in_full_int8_is_bit_exact_and_close_to_keras():
     assert_full_int8(model, np.random.default_rng(8).normal(size=(64, 10, 4)).astype(np.float32))
 
 
+def _int8_lstm_converter(model, data, integer_only=False):
+    from edgeport.lite import OpsSet, Optimize
+
+    converter = TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([data[i:i + 1]] for i in range(32))
+    if integer_only:
+        converter.target_spec.supported_ops = [OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = converter.inference_output_type = np.int8
+    return converter
+
+
+def _integer_lstms(tflite):
+    """The fused LSTMs of a .tflite whose input is int8 (the integer kernel's)."""
+    from edgeport.frontends.tflite import read_tflite
+
+    graph = read_tflite(tflite)
+    return [(body, op) for body in graph.subgraphs for op in body.ops
+            if op.type == "UNIDIRECTIONAL_SEQUENCE_LSTM"
+            and body.tensors[op.inputs[0]].dtype == np.int8]
+
+
+def test_lstm_in_full_int8_is_the_integer_lstm_bit_exact_and_close_to_keras():
+    """Full int8 makes each LSTM LiteRT's integer LSTM (int8 in and out, an int16 cell state
+    on a power-of-two scale from calibration): at least 20 dB SQNR against Keras, bit-exact
+    between LiteRT's reference kernels and edgeport on NumPy and jax, integer-only too."""
+    with numpy_initializers(seed=9):
+        x = keras.Input((12, 4))
+        h = keras.layers.LSTM(16, return_sequences=True)(x)
+        model = keras.Model(x, keras.layers.Dense(3)(keras.layers.LSTM(8)(h)))
+    data = np.random.default_rng(9).normal(size=(64, 12, 4)).astype(np.float32)
+    assert_full_int8(model, data)
+    tflite = _int8_lstm_converter(model, data, integer_only=True).convert()
+    lstms = _integer_lstms(tflite)
+    assert len(lstms) == 2
+    for body, op in lstms:
+        cell = body.tensors[op.inputs[19]]
+        assert cell.dtype == np.int16 and np.log2(cell.quant.scale[0]) in range(-15, -8)
+        assert len(op.intermediates) == 5
+    q = np.random.default_rng(1).integers(-128, 128, (4, 12, 4)).astype(np.int8)
+    [want] = run_litert(tflite, [q])
+    np.testing.assert_array_equal(run_edgeport(tflite, [q])[0], want)
+    np.testing.assert_array_equal(run_edgeport_jax(tflite, [q])[0][0], want)
+
+
+def test_the_integer_lstm_keeps_an_open_length_and_bidirectional_lstm_converts():
+    with numpy_initializers(seed=10):
+        x = keras.Input((None, 4))
+        h = keras.layers.Bidirectional(keras.layers.LSTM(8, return_sequences=True))(x)
+        model = keras.Model(x, keras.layers.Dense(2)(keras.layers.LSTM(6)(h)))
+    data = np.random.default_rng(10).normal(size=(32, 9, 4)).astype(np.float32)
+    tflite = _int8_lstm_converter(model, data).convert()
+    assert len(_integer_lstms(tflite)) == 3
+    for length in (5, 14):
+        x = np.random.default_rng(length).normal(size=(3, length, 4)).astype(np.float32)
+        [litert] = run_litert(tflite, [x])
+        np.testing.assert_array_equal(run_edgeport(tflite, [x])[0], litert)
+        want = keras_outputs(model, [x])[0]
+        assert 10 * np.log10(np.sum(want ** 2) / np.sum((litert - want) ** 2)) >= 20
+
+
+def test_an_lstm_the_integer_kernel_cannot_run_stays_float_in_int8():
+    """return_state (the final states leave the subgraph) keeps the call float, with its
+    reason in integer-only mode."""
+    from edgeport.errors import QuantizationError
+
+    with numpy_initializers(seed=11):
+        x = keras.Input((TIME, FEATURES))
+        y, h, c = keras.layers.LSTM(5, return_state=True)(x)
+        model = keras.Model(x, keras.layers.Concatenate()([y, h, c]))
+    data = np.random.default_rng(11).normal(size=(32, TIME, FEATURES)).astype(np.float32)
+    tflite = _int8_lstm_converter(model, data).convert()
+    assert _integer_lstms(tflite) == []
+    assert_close(run_litert(tflite, [data[:4]])[0], keras_outputs(model, [data[:4]])[0], 0.05)
+    with pytest.raises(QuantizationError, match="return_state"):
+        _int8_lstm_converter(model, data, integer_only=True).convert()
+
+
 def test_gru_initial_state_and_file_formats(tmp_path):
     assert_matches_keras(sequence_model(keras.layers.GRU(5), n_states=1), tmp_path,
                          formats=("live", "keras", "h5"))

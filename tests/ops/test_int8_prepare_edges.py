@@ -115,12 +115,17 @@ BUILDERS = {
 }
 
 
+# Ops whose state or intermediates one quantized op alone cannot hold: their edge cases are
+# in their own tests.
+EDGES_ELSEWHERE = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "tests/ops/test_integer_lstm.py"}
+
+
 def test_every_op_with_an_integer_kernel_has_a_case():
     from edgeport.ops.registry import OPS, OpDef
 
     integer = {name for name, op in OPS.items()
                if type(op).prepare_integer is not OpDef.prepare_integer}
-    assert integer - set(BUILDERS) == set()
+    assert integer - set(BUILDERS) - set(EDGES_ELSEWHERE) == set()
 
 
 def edge_inputs(graph):

@@ -180,6 +180,8 @@ class _Writer:
         opcode_index = self._opcode_index(op, graph)
         inputs = self._ints(-1 if n is None else index_of[n] for n in op.inputs)
         outputs = self._ints(index_of[n] for n in op.outputs)
+        intermediates = self._ints(index_of[n] for n in op.intermediates) \
+            if op.intermediates else None
         custom = options = None
         definition = None if op.is_custom else get_op(op.type)
         if op.is_custom:
@@ -190,6 +192,8 @@ class _Writer:
         operator.OperatorAddOpcodeIndex(b, opcode_index)
         operator.OperatorAddInputs(b, inputs)
         operator.OperatorAddOutputs(b, outputs)
+        if intermediates is not None:
+            operator.OperatorAddIntermediates(b, intermediates)
         if options is not None:
             operator.OperatorAddBuiltinOptionsType(b, definition.options.union_type)
             operator.OperatorAddBuiltinOptions(b, options)

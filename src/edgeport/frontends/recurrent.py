@@ -16,7 +16,8 @@ returns its state.
                (* variable tensors, updated in place by the op)
 
 Each state gets a tensor of its own: IF aliases the tensors it copies into variable ones, and
-the op writes its final state there.
+the op writes its final state there. (Full-integer quantization turns an LSTM's call into one of
+the integer LSTM, with integer zero states: quantize/recurrent.py.)
 """
 
 from __future__ import annotations

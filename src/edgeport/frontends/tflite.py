@@ -181,7 +181,11 @@ class _Reader:
                                   f"{where} input", optional=True)
             outputs = tensor_names(self._ints(op.OutputsAsNumpy, op.OutputsLength),
                                    f"{where} output")
-            graph.add_op(Op(op_type, inputs, outputs, self._attrs(op, op_type, where)))
+            intermediates = tensor_names(self._ints(op.IntermediatesAsNumpy,
+                                                    op.IntermediatesLength),
+                                         f"{where} intermediate")
+            graph.add_op(Op(op_type, inputs, outputs, self._attrs(op, op_type, where),
+                            intermediates=intermediates))
         return graph
 
     def _ints(self, as_numpy, length) -> np.ndarray:

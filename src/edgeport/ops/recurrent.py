@@ -9,7 +9,8 @@ op in a subgraph whose states are copied in fresh each time: frontends/recurrent
 The float kernels mirror tensorflow/lite/kernels/lstm_eval.cc (EvalFloat) and
 basic_rnn / unidirectional_sequence_rnn.cc step by step. One time step is one function written
 for NumPy and jax arrays (`array_namespace`): NumPy loops over the steps, jax runs the same
-step under ``lax.scan`` (one compiled step, whatever the sequence length).
+step under ``lax.scan`` (one compiled step, whatever the sequence length). The LSTM's integer
+kernel (full-integer models: int8 activations, an int16 cell state) is integer_lstm.py's.
 """
 
 from __future__ import annotations
@@ -19,19 +20,17 @@ import numpy as np
 from ..arrays import array_namespace
 from ..errors import UnsupportedOpError
 from .activations import apply_activation
+from .integer_lstm import integer_lstm_kernel
+from .lstm_slots import (CELL_STATE, GATE_BIASES, GATES, INPUT, INPUT_WEIGHTS,
+                         LAYER_NORM_WEIGHTS, LSTM_INPUTS, OUTPUT_STATE, PEEPHOLES,
+                         PROJECTION_BIAS, PROJECTION_WEIGHTS, RECURRENT_WEIGHTS)
 from .options import Activation, Bool, Float, Options
-from .registry import OpDef, register_op
+from .registry import OpDef, register_op, traceable
 from .versioning import dtype_of
 
 # lstm_eval.cc kLayerNormEpsilon: MeanStddevNormalization divides by sqrt(variance + this).
 LAYER_NORM_EPSILON = 1e-8
 
-# UNIDIRECTIONAL_SEQUENCE_LSTM's inputs (lstm_shared.h), by slot.
-INPUT, INPUT_WEIGHTS, RECURRENT_WEIGHTS, PEEPHOLES = 0, 1, 5, 9
-GATE_BIASES, PROJECTION_WEIGHTS, PROJECTION_BIAS = 12, 16, 17
-OUTPUT_STATE, CELL_STATE, LAYER_NORM_WEIGHTS = 18, 19, 20
-LSTM_INPUTS = 24
-GATES = ("input", "forget", "cell", "output")
 
 
 class SequenceOp(OpDef):
@@ -178,6 +177,19 @@ class UnidirectionalSequenceLstm(SequenceOp):
         states = (inputs[OUTPUT_STATE], inputs[CELL_STATE])
         self._check_states(sequence.shape[1], states)
         return step, states, sequence
+
+    def cell_states(self, attrs, inputs) -> np.ndarray:
+        """The float cell state after every step, [time, batch, units]: what calibration
+        observes to choose the integer LSTM's int16 cell-state scale."""
+        step, state, sequence = self._prepare(attrs, inputs)
+        cells = []
+        for x_t in sequence:
+            state, _ = step(state, x_t)
+            cells.append(state[1])
+        return np.stack(cells)
+
+    def prepare_integer(self, op, graph):
+        return traceable(integer_lstm_kernel(op, graph))
 
     def version(self, op, graph):
         # op_version.cc: 5 int16 activations with int8 weights, 4 diagonal recurrent tensors,

@@ -45,6 +45,6 @@ def prune_tensors(graph: Graph) -> None:
     used.update(s for sig in graph.signatures for s in (*sig.inputs.values(),
                                                         *sig.outputs.values()))
     for op in graph.ops:
-        used.update(n for n in (*op.inputs, *op.outputs) if n is not None)
+        used.update(n for n in (*op.inputs, *op.outputs, *op.intermediates) if n is not None)
     for name in [n for n in graph.tensors if n not in used]:
         del graph.tensors[name]

@@ -20,13 +20,16 @@ import numpy as np
 from ..errors import EdgeportError, QuantizationError
 from ..graph import Graph
 from .observers import Observer, make_observer
+from .recurrent import cell_state_keys, cell_state_values
 
 
 def calibrate(graph: Graph, representative_dataset, method="minmax",
               per_tensor: Mapping[str, object] | None = None, batch_size: int = 32,
               progress: bool = True) -> dict[str, tuple[float, float]]:
     """``{tensor name: (min, max)}`` for every float32 activation tensor of ``graph``'s main
-    subgraph (inputs, op outputs), as observed by ``method`` over the dataset.
+    subgraph (inputs, op outputs), as observed by ``method`` over the dataset, and for the
+    cell state of every fused LSTM the model calls (its whole range over the time steps,
+    keyed by the subgraph's cell-state tensor; quantize/recurrent.py).
 
     ``per_tensor`` maps tensor names, or op origins (Keras layer names: their output tensors),
     to another method. Raises QuantizationError for an empty dataset, a sample of the wrong
@@ -93,7 +96,10 @@ def _observers(graph: Graph, method, per_tensor: Mapping[str, object]) -> dict[s
         for name in targets:
             chosen[name] = how
     make_observer(method)  # a bad global method fails before the first batch
-    return {name: make_observer(chosen.get(name, method)) for name in names}
+    observers = {name: make_observer(chosen.get(name, method)) for name in names}
+    # an integer LSTM's int16 cell state: its whole range, whatever the method
+    observers.update({name: Observer() for name in cell_state_keys(graph)})
+    return observers
 
 
 def _samples(graph: Graph, dataset) -> Iterable[list[np.ndarray]]:
@@ -188,8 +194,9 @@ def _observe(executor, graph, observers, pending, bar) -> None:
     inputs = [np.concatenate(parts) if len(parts) > 1 else parts[0] for parts in zip(*pending)]
     samples = inputs[0].shape[0] if inputs and inputs[0].ndim else 1
     values = _run(executor, graph, inputs)
+    cells = cell_state_values(graph, values)
     for name, observer in observers.items():
-        observer.update(values[name], samples)
+        observer.update(cells[name] if name in cells else values[name], samples)
     bar.update(len(pending))
 
 

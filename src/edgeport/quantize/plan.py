@@ -31,7 +31,7 @@ import numpy as np
 from ..graph import Graph, Op, QuantParams
 from ..ops.activations import INTEGER_ACTIVATIONS
 from ..ops.quant_rules import Fixed, SameAsInput, Shared
-from . import rules
+from . import recurrent, rules
 from .observers import quantization_range
 from .weights_only import denied
 
@@ -146,6 +146,8 @@ def float_reason(op: Op, graph: Graph, ranges, options: Int8Options) -> str | No
         return ""
     if denied(op, options.denylisted_ops, options.denylisted_nodes):
         return "denylisted"
+    if op.type == "IF":
+        return recurrent.float_reason(op, graph, ranges)
     if op.is_custom or not rules.has_integer_kernel(op.type):
         return "edgeport has no int8 kernel for it"
     activation = op.attrs.get("fused_activation_function", "NONE")
@@ -196,6 +198,10 @@ def plan(graph: Graph, ranges, options: Int8Options) -> QuantPlan:
             if graph.tensors[name].dtype == F32}
     reasons = _float_islands(graph, order, {id(op): float_reason(op, graph, ranges, options)
                                             for op in order})
+    for op in order:
+        if op.type == "IF" and reasons[id(op)] is None:
+            for maker in recurrent.replaceable_initial_states(op, graph):
+                reasons[id(maker)] = recurrent.REPLACED
     steps = []
     for op in order:
         step = OpPlan(op, reasons[id(op)])
@@ -211,6 +217,10 @@ def plan(graph: Graph, ranges, options: Int8Options) -> QuantPlan:
 def _plan_integer_op(step: OpPlan, graph: Graph, grid: dict, options: Int8Options) -> None:
     """Fill in the grids of an int8 op (see the module doc)."""
     op = step.op
+    if op.type == "IF":  # an integer LSTM's call (recurrent.py): the sequence in, the output
+        step.inputs[1] = grid[op.inputs[1]]
+        step.outputs[0] = RangeGrid(op.outputs[0])
+        return
     rule = rules.quant_rule(op.type)
     weights, axis, bias, data = rules.weighted_inputs(op.type)
     shared = RangeGrid(op.outputs[0]) if isinstance(rule, Shared) else None

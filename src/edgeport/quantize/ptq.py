@@ -20,6 +20,7 @@ from ..graph import Graph, Op, QuantParams, Tensor
 from ..ops.affine import QUANTIZED_TYPES
 from ..ops.registry import get_op
 from .plan import BiasGrid, Int8Options, OpPlan, QuantPlan, RangeGrid, WeightGrid, grid_params, plan
+from . import recurrent
 from .rules import as_uint8, bias_int32, quantize_constant, same_params, symmetric_weights
 
 F32 = np.dtype(np.float32)
@@ -58,7 +59,8 @@ def quantize_int8(graph: Graph, ranges: dict[str, tuple[float, float]],
     options = options or Int8Options()
     quant_plan = plan(graph, ranges, options)
     if options.integer_only:
-        stuck = [step for step in quant_plan.ops if step.reason not in (None, "", "denylisted")]
+        stuck = [step for step in quant_plan.ops
+                 if step.reason not in (None, "", "denylisted", recurrent.REPLACED)]
         if stuck:
             listed = "; ".join(f"{step.op.type} (layer {step.op.origin or step.op.outputs[0]!r}"
                                f"): {step.reason}" for step in stuck)
@@ -68,7 +70,11 @@ def quantize_int8(graph: Graph, ranges: dict[str, tuple[float, float]],
                 "Allow float ops (TFLITE_BUILTINS) to keep them float, or denylist them")
     rewriter = _Int8Rewriter(graph, ranges, options, quant_plan)
     for step in quant_plan.ops:
-        if step.integer:
+        if step.reason == recurrent.REPLACED:
+            continue
+        if step.integer and step.op.type == "IF":
+            recurrent.rewrite_call(rewriter, step, grid_params(step.outputs[0], ranges))
+        elif step.integer:
             rewriter.integer_op(step)
         else:
             rewriter.float_op(step.op)

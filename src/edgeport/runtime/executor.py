@@ -90,8 +90,11 @@ class GraphExecutor:
         self.reset_variables()
 
     def reset_variables(self) -> None:
-        """Every variable tensor back to zeros (``reset_all_variables``)."""
-        self.variables = {name: np.zeros(self.shape_of(name), self.graph.tensors[name].dtype)
+        """Every variable tensor back to zeros (``reset_all_variables``): an int8 one to its
+        zero point, the quantized 0.0, as LiteRT's ResetVariableTensor does (other types to a
+        raw 0)."""
+        self.variables = {name: np.full(self.shape_of(name), _reset_value(self.graph.tensors[name]),
+                                        self.graph.tensors[name].dtype)
                           for name in self.state_names}
 
     def initial_values(self) -> dict[str, np.ndarray]:
@@ -154,3 +157,10 @@ def written_state(op: Op) -> list[str]:
     definition = None if op.is_custom else get_op(op.type)
     slots = definition.variable_inputs if definition is not None else ()
     return [op.inputs[i] for i in slots if i < len(op.inputs) and op.inputs[i] is not None]
+
+
+def _reset_value(tensor) -> int:
+    """What LiteRT resets a variable tensor to: an int8 one's zero point, else 0."""
+    if tensor.dtype == np.int8 and tensor.quant is not None:
+        return int(tensor.quant.zero_point[0])
+    return 0

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...recurrent import RecurrentOp, emit_recurrent
-from ....ops.recurrent import (CELL_STATE, GATE_BIASES, INPUT_WEIGHTS, LSTM_INPUTS,
-                               OUTPUT_STATE, RECURRENT_WEIGHTS)
+from ....ops.lstm_slots import (CELL_STATE, GATE_BIASES, INPUT_WEIGHTS, LSTM_INPUTS,
+                                OUTPUT_STATE, RECURRENT_WEIGHTS)
 from . import keras_layer
 from .activations import activation_name, apply_activation
 

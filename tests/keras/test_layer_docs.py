@@ -45,15 +45,15 @@ def test_alternatives_are_only_for_layers_without_a_rule():
         assert f"`{name}`" in text.split("## Not converted yet")[1], name
 
 
-@pytest.mark.parametrize("layer, hint", [
-    (lambda: keras.layers.RNN(keras.layers.LSTMCell(4), name="seq"),
-     "not converted yet .*LSTM, GRU and SimpleRNN convert"),
+@pytest.mark.parametrize("layer, hint, shape", [
+    (lambda: keras.layers.ConvLSTM1D(4, 3, name="seq"),
+     "not converted yet .*LSTM, GRU, SimpleRNN and RNN of their cells convert", (6, 5, 4)),
     (lambda: keras.layers.Conv1DTranspose(2, 3, name="seq"),
-     r"Conv2DTranspose with a \(k, 1\) kernel"),
-    (lambda: keras.layers.GroupNormalization(groups=1, name="seq"), None),
+     r"Conv2DTranspose with a \(k, 1\) kernel", (6, 4)),
+    (lambda: keras.layers.GroupNormalization(groups=1, name="seq"), None, (6, 4)),
 ])
-def test_no_rule_error_points_to_the_page(layer, hint):
-    inp = keras.Input((6, 4))
+def test_no_rule_error_points_to_the_page(layer, hint, shape):
+    inp = keras.Input(shape)
     model = keras.Model(inp, layer()(inp))
     with pytest.raises(UnsupportedLayerError) as error:
         TFLiteConverter.from_keras_model(model).convert()

@@ -325,6 +325,23 @@ def test_time_distributed_layers(tmp_path):
     assert_matches_keras(model, tmp_path, formats=("live", "keras", "h5"))
 
 
+@pytest.mark.parametrize("make_layer", [
+    lambda: keras.layers.RNN(keras.layers.LSTMCell(4), return_sequences=True, go_backwards=True),
+    lambda: keras.layers.RNN(keras.layers.GRUCell(4, reset_after=False), return_state=True),
+    lambda: keras.layers.RNN(keras.layers.SimpleRNNCell(4, activation="relu")),
+    lambda: keras.layers.Bidirectional(keras.layers.RNN(keras.layers.LSTMCell(3))),
+], ids=["lstm_cell", "gru_cell", "simple_rnn_cell", "bidirectional"])
+def test_rnn_of_a_cell_is_its_layer(make_layer, tmp_path):
+    assert_matches_keras(sequence_model(make_layer()), tmp_path, formats=("live", "keras", "h5"))
+
+
+def test_rnn_of_stacked_cells_is_refused_with_what_to_do(tmp_path):
+    cells = [keras.layers.LSTMCell(4), keras.layers.LSTMCell(3)]
+    model = sequence_model(keras.layers.RNN(cells))
+    with pytest.raises(UnsupportedLayerError, match="StackedRNNCells.*stack RNN layers"):
+        TFLiteConverter.from_keras_model(model).convert()
+
+
 @pytest.mark.parametrize("make_layer, message", [
     (lambda: keras.layers.Bidirectional(keras.layers.LSTM(4, dropout=0.1)), None),
     (lambda: keras.layers.TimeDistributed(keras.layers.GroupNormalization(1)),

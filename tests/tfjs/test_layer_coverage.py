@@ -125,6 +125,10 @@ CASES = {
     "bidirectional_gru_sum": (lambda: single(lambda **k: L.Bidirectional(
         L.GRU(4, reset_after=False, return_sequences=True), merge_mode="sum", **k), (5, 3)),
         LAYERS),
+    "rnn_of_lstm_cell": (lambda: single(lambda **k: L.RNN(L.LSTMCell(4), return_sequences=True,
+                                                          **k), (5, 3)), LAYERS),
+    "bidirectional_rnn_of_simple_rnn_cell": (lambda: single(lambda **k: L.Bidirectional(
+        L.RNN(L.SimpleRNNCell(3)), **k), (5, 3)), LAYERS),
     "time_distributed_dense": (lambda: single(lambda **k: L.TimeDistributed(L.Dense(2), **k),
                                               (5, 3)), LAYERS),
     "time_distributed_conv": (lambda: single(lambda **k: L.TimeDistributed(L.Conv2D(2, 3), **k),

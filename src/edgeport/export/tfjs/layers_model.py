@@ -23,8 +23,10 @@ from __future__ import annotations
 
 from ... import __version__
 from ...errors import UnsupportedLayerError
+from .keras_json import Unreadable, clean, endpoints, inbound_node
 from .weights import Weight
 from ...frontends.keras.archive import KerasModel, is_model, is_operation, layer_name
+from ...frontends.keras.cells import layer_of_cell
 
 # Keras activation name -> tfjs's (tfjs-layers/src/activations.ts); others are refused
 ACTIVATIONS = {name: name for name in (
@@ -70,8 +72,7 @@ RENAMED = {"MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
            "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
            "GlobalAvgPool1D": "GlobalAveragePooling1D", "GlobalMaxPool1D": "GlobalMaxPooling1D",
            "SpatialDropout2D": "Dropout", "SpatialDropout3D": "Dropout"}
-_DROPPED_KEYS = {"module", "registered_name", "build_config", "compile_config",
-                 "shared_object_id"}
+
 
 
 def export_layers_model(model: KerasModel) -> tuple[dict, list[Weight], dict]:
@@ -106,8 +107,8 @@ def export_layers_model(model: KerasModel) -> tuple[dict, list[Weight], dict]:
     elif kind in ("Functional", "Model"):
         model_config = {"class_name": "Model", "config": {
             "name": config.get("name", "model"), "layers": layers,
-            "input_layers": _endpoints(config.get("input_layers", [])),
-            "output_layers": _endpoints(config.get("output_layers", []))}}
+            "input_layers": endpoints(config.get("input_layers", [])),
+            "output_layers": endpoints(config.get("output_layers", []))}}
     else:
         problems.append(f"model class {kind!r}")
         model_config = {}
@@ -134,6 +135,9 @@ def _convert_layer(layer: dict, model_kind: str, problems: list[str]) -> dict | 
     if is_operation(layer):
         problems.append(f"keras.ops operation {name!r} ({cls})")
         return None
+    if cls == "RNN" and layer_of_cell(layer.get("config", {})) is not None:
+        layer = {**layer, **layer_of_cell(layer["config"])}  # tfjs's LSTM etc. of its cell
+        cls = layer["class_name"]
     cls = RENAMED.get(cls, cls)
     if cls in MISMATCHED:
         problems.append(f"layer {name!r} ({cls}: {MISMATCHED[cls]})")
@@ -142,8 +146,8 @@ def _convert_layer(layer: dict, model_kind: str, problems: list[str]) -> dict | 
         problems.append(f"layer {name!r} ({cls}, which TF.js does not implement)")
         return None
     try:
-        config = _clean(layer.get("config", {}))
-    except _Unreadable as exc:
+        config = clean(layer.get("config", {}))
+    except Unreadable as exc:
         problems.append(f"layer {name!r} ({cls}: {exc})")
         return None
     config["name"] = name
@@ -153,35 +157,7 @@ def _convert_layer(layer: dict, model_kind: str, problems: list[str]) -> dict | 
         return None
     out = {"class_name": cls, "config": config, "name": name}
     if model_kind != "Sequential":
-        out["inbound_nodes"] = [_node(n) for n in layer.get("inbound_nodes", [])]
-    return out
-
-
-class _Unreadable(Exception):
-    """A config value that has no TF.js form (a damaged file): the layer is refused."""
-
-
-def _clean(value):
-    """Drop Keras-3-only keys and turn DTypePolicy objects into dtype strings, recursively."""
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if value.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
-        policy = value.get("config", {})
-        dtype = policy.get("name", "float32") if isinstance(policy, dict) else None
-        if not isinstance(dtype, str):
-            raise _Unreadable(f"its dtype policy {policy!r} names no dtype")
-        return dtype
-    out = {}
-    for key, item in value.items():
-        if key in _DROPPED_KEYS:
-            continue
-        if key.endswith("_initializer"):
-            item = {"class_name": "Zeros", "config": {}}
-        elif key.endswith(("_regularizer", "_constraint")):
-            item = None
-        out[key] = _clean(item)
+        out["inbound_nodes"] = [inbound_node(n) for n in layer.get("inbound_nodes", [])]
     return out
 
 
@@ -257,6 +233,8 @@ def _adapt_wrapper(cls: str, config: dict) -> str | None:
     inner = config.get("layer")
     if not isinstance(inner, dict):
         return "no wrapped layer"
+    if inner.get("class_name") == "RNN" and layer_of_cell(inner.get("config", {})):
+        inner.update(layer_of_cell(inner["config"]))
     inner_cls = RENAMED.get(inner.get("class_name"), inner.get("class_name"))
     allowed = RECURRENT if cls == "Bidirectional" else [c for c in LAYERS if c not in WRAPPERS]
     if inner_cls not in allowed or inner_cls in MISMATCHED:
@@ -277,12 +255,14 @@ def _mirrors(backward, forward: dict) -> bool:
     makes from the ``forward`` one: the same layer and options, go_backwards flipped."""
     if backward is None:
         return True
+    if isinstance(backward, dict) and backward.get("class_name") == "RNN":
+        backward = layer_of_cell(clean(backward.get("config", {})))
     if not isinstance(backward, dict) or backward.get("class_name") != forward["class_name"]:
         return False
     mine, theirs = ({k: v for k, v in c.items() if k != "name"}
                     for c in (backward.get("config", {}), forward["config"]))
     return mine.pop("go_backwards", False) != theirs.pop("go_backwards", False) and \
-        _clean(mine) == theirs
+        clean(mine) == theirs
 
 
 def _is_last_axis(axis, build_config: dict) -> bool:
@@ -323,28 +303,3 @@ def _weight_names(layer: dict, count: int, problems: list[str]) -> list[str]:
                         f"{len(names)})")
         return []
     return names[:count]
-
-
-def _node(node) -> list:
-    """One inbound node as Keras 2's list of [layer, node_index, tensor_index, {}]."""
-    if isinstance(node, list):  # already Keras 2 style
-        return [[*entry[:3], {}] for entry in node]
-    entries: list = []
-
-    def collect(value):
-        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-            entries.append([*value["config"]["keras_history"][:3], {}])
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                collect(item)
-
-    collect(node.get("args", []))
-    return entries
-
-
-def _endpoints(value) -> list:
-    """input_layers/output_layers as a list of [layer, node, tensor] (Keras 3 writes a single
-    endpoint as a flat triple)."""
-    if value and isinstance(value[0], str):
-        return [list(value[:3])]
-    return [list(v[:3]) for v in value]

@@ -8,7 +8,8 @@ from __future__ import annotations
 LAYERS_PAGE = "docs/keras-layers.md"
 
 _AS_2D = "{two_d} on a Reshape to (steps, 1, channels), then a Reshape back"
-_RECURRENT = "not converted yet (in progress); LSTM, GRU and SimpleRNN convert"
+_RECURRENT = ("not converted yet (in progress); LSTM, GRU, SimpleRNN and RNN of their cells "
+              "convert")
 _PREPROCESSING = ("preprocessing layers are not converted: run them on the data before the "
                   "model")
 _AUGMENTATION = ("augmentation layers do nothing at inference: build the model to save "
@@ -19,7 +20,7 @@ NEAREST = {
     "SeparableConv1D": _AS_2D.format(two_d="SeparableConv2D with a (k, 1) kernel"),
     "DepthwiseConv1D": _AS_2D.format(two_d="DepthwiseConv2D with a (k, 1) kernel"),
     "GroupQueryAttention": "MultiHeadAttention converts (each head with its own key and value)",
-    **dict.fromkeys(("RNN", "ConvLSTM1D", "ConvLSTM2D"), _RECURRENT),
+    **dict.fromkeys(("ConvLSTM1D", "ConvLSTM2D"), _RECURRENT),
     **dict.fromkeys(("StringLookup", "IntegerLookup", "TextVectorization", "Hashing",
                      "CategoryEncoding", "Discretization"), _PREPROCESSING),
     "ops.NotEqual": ("Keras records this comparison for the mask of an Embedding with "

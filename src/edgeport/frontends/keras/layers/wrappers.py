@@ -1,4 +1,4 @@
-"""Wrapper layers: Bidirectional and TimeDistributed, which apply another layer's rule.
+"""Wrapper layers: Bidirectional, TimeDistributed and RNN(cell), which apply another layer's rule.
 
 The wrapped layer is converted by its own rule, through a builder of its own (its config, its
 share of the wrapper's weights, its name under the wrapper's), so every option it honours or
@@ -8,16 +8,19 @@ refuses stays what it is unwrapped.
   (REVERSE_V2), as Keras does, and the two are merged (``merge_mode``).
 - TimeDistributed folds the time steps into the batch (RESHAPE to [batch * time, ...]), applies
   the layer, and unfolds them (RESHAPE to [batch, time, ...]).
+- RNN(cell) with a built-in cell is the cell's own layer (LSTMCell: LSTM, GRUCell: GRU,
+  SimpleRNNCell: SimpleRNN) with the RNN's options: the same weights, the same computation.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..cells import CELLS, cell_name, layer_of_cell
 from . import get_rule, keras_layer
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
-RECURRENT = ("LSTM", "GRU", "SimpleRNN")
+RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN")
 
 
 @keras_layer("Bidirectional", inputs=None)
@@ -29,7 +32,7 @@ def bidirectional(b, cfg, inputs):
     forward_config = _wrapped(b, cfg, "layer")
     if forward_config["class_name"] not in RECURRENT:
         raise b.unsupported(f"wraps a {forward_config['class_name']}; Bidirectional converts "
-                            f"{' and '.join(RECURRENT)}")
+                            f"{', '.join(RECURRENT[:-1])} and {RECURRENT[-1]}")
     if cfg.get("backward_layer") is not None:
         backward_config = _wrapped(b, cfg, "backward_layer")
     else:
@@ -66,7 +69,10 @@ def _merge(b, mode, forward: str, backward: str) -> list[str]:
 
 def _weight_count(layer_config) -> int:
     """How many arrays the forward layer holds (the backward one holds the rest)."""
-    return 3 if layer_config["config"].get("use_bias", True) else 2
+    config = layer_config["config"]
+    if layer_config["class_name"] == "RNN":
+        config = (config.get("cell") or {}).get("config", {})
+    return 3 if config.get("use_bias", True) else 2
 
 
 @keras_layer("TimeDistributed")
@@ -87,6 +93,22 @@ def time_distributed(b, cfg, inputs):
     target = [-1, steps, *b.shape(result)[1:]]
     return b.op("RESHAPE", [result, b.const(target, np.int32, "shape")],
                 {"new_shape": tuple(target)}, suffix="unfold_time")
+
+
+@keras_layer("RNN", inputs=None)
+def rnn(b, cfg, inputs):
+    """RNN(cell): inputs are the sequence and, optionally, the cell's initial states."""
+    name = cell_name(cfg.config)
+    if name == "StackedRNNCells":
+        raise b.unsupported("its cell is a list of cells (StackedRNNCells); stack RNN layers "
+                            "instead (one RNN per cell, return_sequences=True but the last)")
+    layer = layer_of_cell(cfg.config)
+    if layer is None:
+        raise b.unsupported(f"its cell is a {name or 'custom cell'}, which edgeport cannot "
+                            f"convert; RNN converts {', '.join(CELLS)} (or use the LSTM, GRU "
+                            "or SimpleRNN layer)")
+    sub = b.wrapped("cell", layer, b.stored_weights())
+    return get_rule(layer["class_name"])(sub, sub.config, inputs)
 
 
 def _wrapped(b, cfg, key: str) -> dict:
